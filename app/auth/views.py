@@ -1,0 +1,67 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from app.audit.operations import Actor, record
+from app.auth.forms import LoginForm
+from app.auth.login import clear_failed_logins, record_failed_login, seconds_until_allowed
+from app.auth.models import User
+from app.db_types import utcnow
+from app.extensions import db
+
+bp = Blueprint("auth", __name__)
+
+
+def home_url_for(user: User) -> str:
+    if user.is_operator:
+        return url_for("admin.index")
+    return url_for("main.index")
+
+
+@bp.route("/logg-inn", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        ip = request.remote_addr or "?"
+        wait = seconds_until_allowed(email, ip)
+        if wait:
+            minutes = max(1, round(wait / 60))
+            flash(f"For mange mislykkede forsøk. Prøv igjen om {minutes} min.", "error")
+            return render_template("auth/login.html", form=form), 429
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None or not user.check_password(form.password.data) or not user.is_active:
+            record_failed_login(email, ip)
+            flash("Feil e-post eller passord.", "error")
+            status = 401
+        else:
+            login_user(user, remember=form.remember.data)
+            user.last_login_at = utcnow()
+            clear_failed_logins(email)
+            record(Actor.current(), "login", user)
+            db.session.commit()
+            return redirect(_safe_next() or home_url_for(user))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logg-ut")
+@login_required
+def logout():
+    record(Actor.current(), "logout", current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    flash("Du er logget ut.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _safe_next() -> str | None:
+    target = request.args.get("next", "")
+    # Only same-site paths: "//evil.example" and "https://…" would be open redirects.
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None

@@ -1,0 +1,1 @@
+"""Sticos customers: the accounting firms and companies that own integrations."""

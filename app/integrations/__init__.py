@@ -1,0 +1,1 @@
+"""Integrations (one accounting-system connection per customer) and their clients."""

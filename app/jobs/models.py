@@ -1,0 +1,120 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db_types import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class RunKind(StrEnum):
+    REFRESH_CLIENTS = "refresh_clients"
+    INCREMENTAL_SYNC = "incremental_sync"
+    FULL_SYNC = "full_sync"
+    TEST_DATA = "test_data"
+    DELETE_OLD_ACCOUNTS = "delete_old_accounts"
+
+
+RUN_KIND_LABELS = {
+    RunKind.REFRESH_CLIENTS: "Oppdater klientliste",
+    RunKind.INCREMENTAL_SYNC: "Synkronisering",
+    RunKind.FULL_SYNC: "Full synkronisering",
+    RunKind.TEST_DATA: "Send testdata til Sticos",
+    RunKind.DELETE_OLD_ACCOUNTS: "Slett gamle kontoer",
+}
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    WARNINGS = "warnings"  # completed, but an accounting check failed
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+FINISHED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.WARNINGS, RunStatus.FAILED, RunStatus.CANCELLED)
+
+RUN_STATUS_LABELS = {
+    RunStatus.QUEUED: "I kø",
+    RunStatus.RUNNING: "Kjører",
+    RunStatus.SUCCEEDED: "Fullført",
+    RunStatus.WARNINGS: "Fullført med advarsler",
+    RunStatus.FAILED: "Feilet",
+    RunStatus.CANCELLED: "Avbrutt",
+}
+
+
+class Trigger(StrEnum):
+    MANUAL = "manual"  # a person waits for it: goes before scheduled work
+    SCHEDULE = "schedule"
+    CLI = "cli"
+
+
+class SyncRun(db.Model):
+    """One piece of background work: both the queue the workers drain and the history users see."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (
+        Index("ix_sync_run_claim", "status", "priority", "due_at", "id"),
+        Index("ix_sync_run_client_created", "client_id", "created_at"),
+        Index("ix_sync_run_integration_created", "integration_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(20), default=Trigger.MANUAL)
+    requested_by: Mapped[str] = mapped_column(String(254))
+    requested_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    # Extra arguments, e.g. the account ids a confirmed "delete old accounts" may remove.
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.QUEUED)
+    # Set while queued or running, cleared when finished: a unique key that makes
+    # "one active run per kind and target" a database guarantee rather than a check.
+    active_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    # Lower runs first: manual work before scheduled work.
+    priority: Mapped[int] = mapped_column(default=100)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker_id: Mapped[str | None] = mapped_column(String(120))
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=3)
+
+    progress_done: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int | None]
+    current_step: Mapped[str | None] = mapped_column(String(200))
+    # Records per data set, e.g. {"accounts": 312, "journal_lines": 20410}.
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Accounting-check findings, e.g. [{"check": "batch_balanced", "detail": "..."}].
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+    integration: Mapped["Integration"] = relationship()  # noqa: F821
+    client: Mapped["Client | None"] = relationship()  # noqa: F821
+
+    @property
+    def kind_label(self) -> str:
+        return RUN_KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return RUN_STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def __str__(self) -> str:
+        return f"{self.kind_label} #{self.id}"

@@ -1,0 +1,74 @@
+"""What a running job sees: progress reporting on its SyncRun row, its outcome, its failure."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import update
+
+from app.db_types import utcnow
+from app.extensions import db
+from app.jobs.models import SyncRun
+
+
+@dataclass
+class Outcome:
+    """A run's result: records per data set, accounting-check warnings, a note for humans."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[dict] = field(default_factory=list)
+    message: str | None = None
+
+
+class RunFailed(Exception):
+    """A run cannot finish; ``message`` is for the customer (Norwegian, Visma's own words
+    where it gave some). ``retryable`` False means retrying cannot help (e.g. the
+    authorization is gone), so the worker must not try again."""
+
+    def __init__(self, message: str, *, retryable: bool = True):
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+
+
+class Progress:
+    """Writes a run's current step, done/total and counts, and extends its lease.
+
+    Each call commits at once: the engine calls it between its own page commits, so
+    progress is visible while the run works and never holds a write lock for long.
+    """
+
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+        self.counts: dict[str, int] = {}
+
+    def update(
+        self,
+        step: str | None = None,
+        *,
+        done: int | None = None,
+        total: int | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> None:
+        if counts:
+            for name, value in counts.items():
+                self.counts[name] = self.counts.get(name, 0) + value
+        now = utcnow()
+        values = {
+            "heartbeat_at": now,
+            "lease_expires_at": now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"]),
+            "counts": dict(self.counts),
+        }
+        if step is not None:
+            values["current_step"] = step[:200]
+        if done is not None:
+            values["progress_done"] = done
+        if total is not None:
+            values["progress_total"] = total
+        db.session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == self.run_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()

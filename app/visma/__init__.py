@@ -1,0 +1,1 @@
+"""Visma.net: the API client, its streams and the simulator."""

@@ -1,0 +1,478 @@
+"""Declarative Visma.net streams (Singer-SDK style): path, key, cursor, paginator, params.
+
+A stream yields *pages* (lists of records) so the consumer can write page by page with flat
+memory. Paging follows the real API: ``pageNumber``/``pageSize`` always sent, ``pageSize``
+clamped to ``metadata.maxPageSize``, end on an empty page or ``pageNumber * pageSize >=
+totalCount``, and a short page that is not the last one is an error, never a silent truncation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
+
+from .errors import MalformedResponse
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+Page = list[Record]
+Fetch = Callable[[str, Mapping[str, Any]], Any]
+"""``fetch(path, params) -> JSON``: how a stream reaches the API (TenantApi.get)."""
+
+T = TypeVar("T")
+
+CONDITIONS = frozenset({">", "<", ">=", "<="})
+_VISMA_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}:\d{2}(\.\d{1,3})?)?$"
+)
+
+
+class InvalidParameters(ValueError):
+    """A stream was asked for a parameter it does not declare (Visma would silently ignore it)."""
+
+
+def format_datetime(value: dt.datetime | dt.date | str) -> str:
+    """A ``lastModifiedDateTime`` value as Visma wants it: ``yyyy-MM-ddTHH:mm:ss.fff``, UTC.
+
+    Aware datetimes are converted to UTC, naive ones are taken as UTC; no ``Z`` or offset is
+    ever sent. Strings must already be in one of Visma's accepted formats.
+    """
+    if isinstance(value, str):
+        if not _VISMA_DATETIME.match(value):
+            raise InvalidParameters(
+                f"{value!r} is not yyyy-MM-dd[THH:mm:ss[.fff]] (no Z or offset allowed)"
+            )
+        return value
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    raise InvalidParameters(f"cannot format {value!r} as a Visma date-time")
+
+
+def parse_datetime(value: str | None) -> dt.datetime | None:
+    """A Visma timestamp as a naive UTC datetime (offsets converted, ``Z`` accepted)."""
+    if not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
+
+
+def dig(record: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path (``"account.number"``), or None."""
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+# -- paginators --------------------------------------------------------------------------------
+
+
+class Paginator:
+    """How a stream's pages are requested and where they end."""
+
+    paging_params: ClassVar[frozenset[str]] = frozenset()
+
+    def pages(self, stream: Stream, params: dict[str, Any]) -> Iterator[Page]:
+        raise NotImplementedError
+
+
+def _as_page(data: Any, path: str) -> Page:
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise MalformedResponse(f"{path}: expected a JSON array of objects")
+    return data
+
+
+class SingleObject(Paginator):
+    """One JSON object (``/v1/organization``), yielded as a one-record page."""
+
+    def pages(self, stream: Stream, params: dict[str, Any]) -> Iterator[Page]:
+        data = stream.fetch(stream.path, params)
+        if not isinstance(data, dict):
+            raise MalformedResponse(f"{stream.path}: expected a JSON object")
+        yield [data]
+
+
+class Unpaged(Paginator):
+    """A bare array in one answer (accounts, periods); a ``totalCount`` above it is truncation."""
+
+    def pages(self, stream: Stream, params: dict[str, Any]) -> Iterator[Page]:
+        page = _as_page(stream.fetch(stream.path, params), stream.path)
+        total = _metadata(page).get("totalCount")
+        if isinstance(total, int) and total > stream.count_items(page):
+            raise MalformedResponse(
+                f"{stream.path}: got {stream.count_items(page)} of totalCount {total} rows"
+            )
+        if page:
+            yield page
+
+
+def _metadata(page: Page) -> dict[str, Any]:
+    meta = page[0].get("metadata") if page else None
+    return meta if isinstance(meta, dict) else {}
+
+
+class PageNumberPaginator(Paginator):
+    """``pageNumber``/``pageSize`` paging with ``metadata.totalCount`` and ``maxPageSize``."""
+
+    paging_params = frozenset({"pageNumber", "pageSize"})
+
+    def __init__(self, *, refetch_short_page: bool = True) -> None:
+        self.refetch_short_page = refetch_short_page
+
+    def pages(self, stream: Stream, params: dict[str, Any]) -> Iterator[Page]:
+        size = stream.page_size
+        number = 1
+        while True:
+            page, total, size = self._fetch(stream, params, number, size)
+            count = stream.count_items(page)
+            if not page:
+                return
+            last = total is not None and number * size >= total
+            if count < size and not last:
+                if total is None:  # no metadata: a short page can only be the last one
+                    yield page
+                    return
+                if self.refetch_short_page:
+                    log.warning("%s page %d short (%d < %d); fetching again",
+                                stream.path, number, count, size)
+                    page, total, size = self._fetch(stream, params, number, size)
+                    count = stream.count_items(page)
+                    last = total is not None and number * size >= total
+                if count < size and not last:
+                    raise MalformedResponse(
+                        f"{stream.path}: page {number} has {count} rows of {size}, "
+                        f"but totalCount {total} says more follow"
+                    )
+            yield page
+            if last or count < size:
+                return
+            number += 1
+
+    @staticmethod
+    def _fetch(
+        stream: Stream, params: dict[str, Any], number: int, size: int
+    ) -> tuple[Page, int | None, int]:
+        page = _as_page(
+            stream.fetch(stream.path, {**params, "pageNumber": number, "pageSize": size}),
+            stream.path,
+        )
+        meta = _metadata(page)
+        total = meta.get("totalCount")
+        max_size = meta.get("maxPageSize")
+        if isinstance(max_size, int) and 0 < max_size < size:
+            if number != 1:
+                raise MalformedResponse(
+                    f"{stream.path}: maxPageSize changed to {max_size} while paging at {size}"
+                )
+            size = max_size  # page 1 was clamped; ask for exactly this from now on
+        count = stream.count_items(page)
+        if count > size:
+            raise MalformedResponse(
+                f"{stream.path}: page {number} has {count} rows, more than pageSize {size}"
+            )
+        return page, total if isinstance(total, int) else None, size
+
+
+# -- streams -----------------------------------------------------------------------------------
+
+
+class Stream:
+    """One Visma.net data set, declared by class attributes."""
+
+    name: ClassVar[str]
+    path: ClassVar[str]
+    primary_keys: ClassVar[tuple[str, ...]]
+    replication_key: ClassVar[str | None] = None
+    """The record field holding the incremental cursor (``lastModifiedDateTime``)."""
+    cursor_param: ClassVar[str | None] = None
+    """The query parameter filtering on the cursor."""
+    condition_param: ClassVar[str | None] = None
+    """The companion comparison parameter (``lastModifiedDateTimeCondition``) when supported."""
+    paginator: ClassVar[Paginator] = PageNumberPaginator()
+    page_size: ClassVar[int] = 1000
+    params: ClassVar[frozenset[str]] = frozenset()
+    """The filter parameters this endpoint understands; anything else is refused locally."""
+    datetime_params: ClassVar[frozenset[str]] = frozenset({"lastModifiedDateTime"})
+    required_one_of: ClassVar[frozenset[str]] = frozenset()
+    """When set, at least one of these parameters must be given."""
+
+    def __init__(self, fetch: Fetch) -> None:
+        self.fetch = fetch
+
+    # -- parameters ---------------------------------------------------------------------
+
+    def build_params(
+        self, params: Mapping[str, Any] | None = None, *, since: dt.datetime | None = None
+    ) -> dict[str, Any]:
+        """Validated, formatted query parameters (paging parameters are the paginator's)."""
+        result = dict(params or {})
+        if since is not None:
+            if self.cursor_param is None:
+                raise InvalidParameters(f"stream {self.name} has no incremental cursor")
+            result[self.cursor_param] = since
+            if self.condition_param:
+                result.setdefault(self.condition_param, ">=")
+        unknown = set(result) - self.params
+        if unknown:
+            raise InvalidParameters(
+                f"stream {self.name} does not accept {sorted(unknown)}; "
+                f"allowed: {sorted(self.params)}"
+            )
+        for name in self.datetime_params & set(result):
+            result[name] = format_datetime(result[name])
+        if self.condition_param and self.condition_param in result:
+            if result[self.condition_param] not in CONDITIONS:
+                raise InvalidParameters(
+                    f"{self.condition_param} must be one of {sorted(CONDITIONS)}"
+                )
+            if self.cursor_param not in result:
+                raise InvalidParameters(f"{self.condition_param} without {self.cursor_param}")
+        if self.required_one_of and not self.required_one_of & set(result):
+            raise InvalidParameters(
+                f"stream {self.name} needs one of {sorted(self.required_one_of)}"
+            )
+        return {key: value for key, value in result.items() if value is not None}
+
+    # -- reading ------------------------------------------------------------------------
+
+    def count_items(self, page: Page) -> int:
+        """What ``pageSize``/``totalCount`` count on this endpoint (records, or lines)."""
+        return len(page)
+
+    def pages(
+        self,
+        params: Mapping[str, Any] | None = None,
+        *,
+        since: dt.datetime | None = None,
+        prefetch: int = 0,
+    ) -> Iterator[Page]:
+        """Yield the stream's records page by page.
+
+        ``since`` filters on the cursor (``>=``, so the caller's look-back overlap works);
+        ``prefetch=n`` fetches up to ``n`` pages ahead in a background thread.
+        """
+        query = self.build_params(params, since=since)
+        pages = self.post_process(self.paginator.pages(self, query))
+        return prefetched(pages, prefetch) if prefetch else pages
+
+    def post_process(self, pages: Iterator[Page]) -> Iterator[Page]:
+        """Hook for streams whose records need reshaping across pages."""
+        return pages
+
+    def records(self, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator[Record]:
+        """Yield the stream's records one by one."""
+        for page in self.pages(params, **kwargs):
+            yield from page
+
+    def key(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The record's natural key (values at ``primary_keys``)."""
+        return tuple(dig(record, path) for path in self.primary_keys)
+
+
+class OrganizationStream(Stream):
+    name = "organization"
+    path = "/v1/organization"
+    primary_keys = ("corporateId",)
+    paginator = SingleObject()
+    datetime_params = frozenset()
+
+
+class AccountsStream(Stream):
+    name = "accounts"
+    path = "/v1/account"
+    primary_keys = ("accountCD",)
+    replication_key = cursor_param = "lastModifiedDateTime"
+    condition_param = "lastModifiedDateTimeCondition"
+    paginator = Unpaged()
+    params = frozenset({"lastModifiedDateTime", "lastModifiedDateTimeCondition"})
+
+
+class FinancialPeriodsStream(Stream):
+    name = "financial_periods"
+    path = "/v1/financialPeriod"
+    primary_keys = ("period",)
+    paginator = Unpaged()
+    params = frozenset({"greaterThanValue"})
+    datetime_params = frozenset()
+
+
+class GeneralLedgerBalancesStream(Stream):
+    name = "gl_balances"
+    path = "/v2/generalLedgerBalance"
+    primary_keys = ("financialPeriod", "account.number", "branch.number", "ledger.id")
+    replication_key = cursor_param = "lastModifiedDateTime"
+    params = frozenset({"periodId", "lastModifiedDateTime", "ledger", "branch", "account"})
+    required_one_of = frozenset({"periodId", "lastModifiedDateTime"})
+
+
+class JournalTransactionsStream(Stream):
+    """Journal batches. Visma pages by *lines*, so one batch may be split across pages: the
+    parts are merged by (module, batchNumber) and every batch is yielded once, complete."""
+
+    name = "journal_transactions"
+    path = "/v2/journaltransaction"
+    primary_keys = ("module", "batchNumber")
+    replication_key = cursor_param = "lastModifiedDateTime"
+    params = frozenset({"periodId", "lastModifiedDateTime", "module", "status"})
+    required_one_of = frozenset({"periodId", "lastModifiedDateTime"})
+    lines_field = "journalTransactionLines"
+
+    def count_items(self, page: Page) -> int:
+        return sum(len(batch.get(self.lines_field) or ()) for batch in page)
+
+    def post_process(self, pages: Iterator[Page]) -> Iterator[Page]:
+        return merge_batches(pages, key=self.key, lines_field=self.lines_field)
+
+
+def merge_batches(
+    pages: Iterable[Page],
+    *,
+    key: Callable[[Mapping[str, Any]], tuple[Any, ...]],
+    lines_field: str = "journalTransactionLines",
+) -> Iterator[Page]:
+    """Re-assemble batches split across line-based pages; yield each batch once, whole.
+
+    The last batch of every page is held back until the next page shows whether it continues.
+    A batch reappearing after another batch started means the API's order is broken: raise.
+    """
+    pending: Record | None = None
+    pending_key: tuple[Any, ...] | None = None
+    pending_lines: set[Any] = set()
+    done: set[tuple[Any, ...]] = set()
+    for page in pages:
+        out: Page = []
+        for batch in page:
+            batch_key = key(batch)
+            lines = batch.get(lines_field) or []
+            if pending is not None and batch_key == pending_key:
+                for line in lines:  # a continuation; skip lines a shifting page repeated
+                    number = line.get("lineNumber")
+                    if number is None or number not in pending_lines:
+                        pending[lines_field].append(line)
+                        pending_lines.add(number)
+                continue
+            if pending is not None:
+                out.append(pending)
+                done.add(pending_key)  # type: ignore[arg-type]
+            if batch_key in done:
+                raise MalformedResponse(
+                    f"journal batch {batch_key} appeared again after other batches"
+                )
+            pending, pending_key = dict(batch), batch_key
+            pending[lines_field] = list(lines)
+            pending_lines = {line.get("lineNumber") for line in lines}
+        if out:
+            yield out
+    if pending is not None:
+        yield [pending]
+
+
+class CustomersStream(Stream):
+    name = "customers"
+    path = "/v1/customer"
+    primary_keys = ("number",)
+    replication_key = cursor_param = "lastModifiedDateTime"
+    condition_param = "lastModifiedDateTimeCondition"
+    params = frozenset({"lastModifiedDateTime", "lastModifiedDateTimeCondition", "status"})
+
+
+class SuppliersStream(CustomersStream):
+    name = "suppliers"
+    path = "/v1/supplier"
+
+
+class CustomerBalancesStream(Stream):
+    name = "customer_balances"
+    path = "/v2/customer/balance"
+    primary_keys = ("customer.number",)
+    params = frozenset({"fromFinPeriod", "toFinPeriod"})
+    datetime_params = frozenset()
+
+
+class SupplierBalancesStream(CustomerBalancesStream):
+    name = "supplier_balances"
+    path = "/v2/supplier/balance"
+    primary_keys = ("supplier.number",)
+
+
+STREAMS: dict[str, type[Stream]] = {
+    cls.name: cls
+    for cls in (
+        OrganizationStream,
+        AccountsStream,
+        FinancialPeriodsStream,
+        GeneralLedgerBalancesStream,
+        JournalTransactionsStream,
+        CustomersStream,
+        SuppliersStream,
+        CustomerBalancesStream,
+        SupplierBalancesStream,
+    )
+}
+
+
+# -- prefetching ---------------------------------------------------------------------------
+
+
+_DONE = object()
+
+
+def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """Iterate ``items`` in a background thread, at most ``depth`` items ahead of the caller.
+
+    Lets page n+1 download while the caller writes page n. Errors surface in the caller at the
+    point they occurred; closing the iterator early stops the producer after its current item.
+    """
+    slots: queue.Queue[tuple[object, Any]] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(item: tuple[object, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not put(("item", item)):
+                    return
+            put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            put(("error", exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="visma-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind is _DONE:
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join(timeout=10)

@@ -1,0 +1,138 @@
+"""Configuration read from the environment: development, test and production variants."""
+
+import os
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or unusable; the message says which and why."""
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if raw.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}.")
+
+
+class Config:
+    """Development defaults; every value can be overridden from the environment.
+
+    Secrets left unset are generated once and kept in the instance folder (see
+    ``app.register_secrets``) so a restart keeps sessions and stored tokens readable.
+    """
+
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # One or more Fernet keys, comma-separated: the first encrypts, all decrypt (key rotation).
+    TOKEN_ENCRYPTION_KEY = os.environ.get("TOKEN_ENCRYPTION_KEY")
+    # None means "a SQLite file in the instance folder", resolved by the factory.
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch must still submit
+
+    # Failed-login throttling: this many failures within the window lock the email and the IP.
+    LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_FAILURE_WINDOW_SECONDS = _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+
+    # Visma.net (Visma Connect + ERP API). Defaults are the real services.
+    VISMA_CONNECT_URL = os.environ.get("VISMA_CONNECT_URL", "https://connect.visma.com")
+    VISMA_API_URL = os.environ.get("VISMA_API_URL", "https://api.finance.visma.net")
+    VISMA_CLIENT_ID = os.environ.get("VISMA_CLIENT_ID")
+    VISMA_CLIENT_SECRET = os.environ.get("VISMA_CLIENT_SECRET")
+    # Set by `make run` when the app talks to the bundled simulator; pages then say so.
+    VISMA_SIMULATOR = _env_bool("VISMA_SIMULATOR", False)
+    VISMA_HTTP_TIMEOUT_SECONDS = _env_int("VISMA_HTTP_TIMEOUT_SECONDS", 30)
+
+    # Background work.
+    SCHEDULER_ENABLED = _env_bool("SCHEDULER_ENABLED", True)
+    SCHEDULER_TIMEZONE = os.environ.get("SCHEDULER_TIMEZONE", "Europe/Oslo")
+    WORKER_THREADS = _env_int("WORKER_THREADS", 2)
+    SYNC_INTERVAL_MINUTES = _env_int("SYNC_INTERVAL_MINUTES", 60)
+    CLIENT_REFRESH_HOUR = _env_int("CLIENT_REFRESH_HOUR", 5)
+    RUN_LEASE_SECONDS = _env_int("RUN_LEASE_SECONDS", 120)
+    RUN_MAX_ATTEMPTS = _env_int("RUN_MAX_ATTEMPTS", 3)
+    MAX_RUNNING_PER_INTEGRATION = _env_int("MAX_RUNNING_PER_INTEGRATION", 2)
+    FAILURES_BEFORE_ATTENTION = _env_int("FAILURES_BEFORE_ATTENTION", 3)
+    FAILURES_BEFORE_PAUSE = _env_int("FAILURES_BEFORE_PAUSE", 6)
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Raise ConfigError for values that would only fail later, deep inside a request."""
+        if config["WORKER_THREADS"] < 0:
+            raise ConfigError("WORKER_THREADS must be 0 or more.")
+        if not 0 <= config["CLIENT_REFRESH_HOUR"] <= 23:
+            raise ConfigError("CLIENT_REFRESH_HOUR must be an hour between 0 and 23.")
+
+
+class TestConfig(Config):
+    """For the test suite: fast hashing, no scheduler, CSRF on (tests prove it is enforced)."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    TOKEN_ENCRYPTION_KEY = "mMS7BlMl9kXm-7vhC2ey2d3VvJzpl0zZ2zOMG4yMzs8="
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SCHEDULER_ENABLED = False
+    WORKER_THREADS = 0
+    VISMA_CLIENT_ID = "sticos-regnskapsdata-demo"
+    VISMA_CLIENT_SECRET = "demo-secret"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+class ProductionConfig(Config):
+    """Refuses to start without real secrets, and names the missing one."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    REQUIRED = (
+        "SECRET_KEY",
+        "TOKEN_ENCRYPTION_KEY",
+        "SQLALCHEMY_DATABASE_URI",
+        "VISMA_CLIENT_ID",
+        "VISMA_CLIENT_SECRET",
+    )
+    ENV_NAMES = {"SQLALCHEMY_DATABASE_URI": "DATABASE_URL"}
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        super().validate(config)
+        for key in cls.REQUIRED:
+            if not config.get(key):
+                name = cls.ENV_NAMES.get(key, key)
+                raise ConfigError(f"{name} is not set: production needs a real value for it.")
+        if len(config["SECRET_KEY"]) < 32:
+            raise ConfigError("SECRET_KEY is too short: use at least 32 random characters.")
+
+
+CONFIGS = {"development": Config, "production": ProductionConfig, "test": TestConfig}
+
+
+def config_from_environment() -> type[Config]:
+    name = os.environ.get("APP_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigError(
+            f"APP_ENV must be one of {', '.join(sorted(CONFIGS))}, got {name!r}."
+        ) from None

@@ -1,0 +1,116 @@
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.customers.models import Customer
+from app.extensions import db
+from app.integrations.models import Client, Integration
+from tests.conftest import csrf_token_from
+
+
+def test_login_page_is_norwegian(client):
+    page = client.get("/logg-inn")
+    assert page.status_code == 200
+    assert "Logg inn" in page.text and "Passord" in page.text and 'lang="nb"' in page.text
+
+
+def test_customer_login_lands_on_integrations(auth, client, app):
+    response = auth.login()
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/")
+    page = client.get("/", follow_redirects=True)
+    assert "Integrasjoner" in page.text
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "kunde@regnskap.test"))
+        assert user.last_login_at is not None
+
+
+def test_operator_login_lands_on_admin(auth, client):
+    auth.login("operator@sticos.test", "sticos-demo")
+    page = client.get("/", follow_redirects=True)
+    assert page.request.path == "/admin/"
+
+
+def test_wrong_password_is_refused_without_saying_which_part(auth, client):
+    response = auth.login(password="feil-passord")
+    assert response.status_code == 401
+    assert "Feil e-post eller passord." in response.text
+    unknown = auth.login(email="ukjent@x.test", password="whatever1")
+    assert "Feil e-post eller passord." in unknown.text
+
+
+def test_repeated_failures_are_throttled_even_with_the_right_password(auth, app):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert auth.login(password="feil").status_code == 401
+    locked = auth.login()
+    assert locked.status_code == 429
+    assert "For mange mislykkede forsøk" in locked.text
+
+
+def test_logout_ends_the_session(auth, client):
+    auth.login()
+    auth.logout()
+    response = client.get("/integrasjoner/")
+    assert response.status_code == 302
+    assert "/logg-inn" in response.headers["Location"]
+
+
+def test_logout_by_get_is_not_allowed(auth, client):
+    auth.login()
+    assert client.get("/logg-ut").status_code == 405
+
+
+def test_form_without_csrf_token_is_refused(client, demo):
+    response = client.post(
+        "/logg-inn", data={"email": "kunde@regnskap.test", "password": "kunde-demo"}
+    )
+    assert response.status_code == 400
+    assert "Skjemaet var utløpt eller ugyldig" in response.text
+
+
+def test_open_redirect_after_login_is_ignored(client, demo):
+    page = client.get("/logg-inn")
+    response = client.post(
+        "/logg-inn?next=//evil.example/",
+        data={"email": "kunde@regnskap.test", "password": "kunde-demo",
+              "csrf_token": csrf_token_from(page.text)},
+    )
+    assert "evil.example" not in response.headers["Location"]
+
+
+def test_session_cookie_is_httponly_and_lax(auth):
+    response = auth.login()
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def _other_customers_objects(app):
+    with app.app_context():
+        other = db.session.scalar(select(Customer).where(Customer.name == "Annen Kunde AS"))
+        integration = Integration(customer_id=other.id, description="Annen")
+        db.session.add(integration)
+        db.session.flush()
+        db.session.add(Client(integration_id=integration.id, external_id="t-1", name="Hemmelig AS"))
+        db.session.commit()
+        return integration.id
+
+
+def test_customer_gets_404_for_another_customers_integration(auth, client, app):
+    other_id = _other_customers_objects(app)
+    auth.login()
+    response = client.get(f"/integrasjoner/{other_id}")
+    assert response.status_code == 404
+    assert "Hemmelig AS" not in response.text
+    assert "Hemmelig AS" not in client.get("/integrasjoner/").text
+
+
+def test_customer_and_anonymous_are_kept_out_of_the_admin_panel(auth, client):
+    anonymous = client.get("/admin/")
+    assert anonymous.status_code == 302 and "/logg-inn" in anonymous.headers["Location"]
+    auth.login()
+    for path in ("/admin/", "/admin/customers/", "/admin/users/"):
+        assert client.get(path).status_code == 403, path
+
+
+def test_operator_has_no_customer_pages(auth, client):
+    auth.login("operator@sticos.test", "sticos-demo")
+    assert client.get("/integrasjoner/").status_code == 403

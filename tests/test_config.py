@@ -1,0 +1,73 @@
+import pytest
+
+from app import create_app
+from config import Config, ConfigError, ProductionConfig, TestConfig
+
+
+class BareProduction(ProductionConfig):
+    SECRET_KEY = None
+    TOKEN_ENCRYPTION_KEY = None
+    SQLALCHEMY_DATABASE_URI = None
+    VISMA_CLIENT_ID = None
+    VISMA_CLIENT_SECRET = None
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        create_app(BareProduction, instance_path=str(tmp_path))
+
+
+def test_production_names_each_missing_secret(tmp_path):
+    class NoDatabase(BareProduction):
+        SECRET_KEY = "x" * 40
+        TOKEN_ENCRYPTION_KEY = TestConfig.TOKEN_ENCRYPTION_KEY
+
+    with pytest.raises(ConfigError, match="DATABASE_URL is not set"):
+        create_app(NoDatabase, instance_path=str(tmp_path))
+
+    class NoVismaSecret(NoDatabase):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'p.db'}"
+        VISMA_CLIENT_ID = "sticos"
+
+    with pytest.raises(ConfigError, match="VISMA_CLIENT_SECRET is not set"):
+        create_app(NoVismaSecret, instance_path=str(tmp_path))
+
+
+def test_production_starts_with_every_secret(tmp_path):
+    class Complete(BareProduction):
+        SECRET_KEY = "x" * 40
+        TOKEN_ENCRYPTION_KEY = TestConfig.TOKEN_ENCRYPTION_KEY
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'p.db'}"
+        VISMA_CLIENT_ID = "sticos"
+        VISMA_CLIENT_SECRET = "secret"
+
+    app = create_app(Complete, instance_path=str(tmp_path))
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_an_unusable_encryption_key_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="TOKEN_ENCRYPTION_KEY is not a valid Fernet key"):
+        create_app(TestConfig, instance_path=str(tmp_path), TOKEN_ENCRYPTION_KEY="not-a-key")
+
+
+def test_development_generates_secrets_once_and_keeps_them(tmp_path):
+    class Dev(Config):
+        SECRET_KEY = None
+        TOKEN_ENCRYPTION_KEY = None
+        SQLALCHEMY_DATABASE_URI = None
+
+    first = create_app(Dev, instance_path=str(tmp_path))
+    second = create_app(Dev, instance_path=str(tmp_path))
+    assert first.config["SECRET_KEY"] and first.config["TOKEN_ENCRYPTION_KEY"]
+    assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+    assert second.config["TOKEN_ENCRYPTION_KEY"] == first.config["TOKEN_ENCRYPTION_KEY"]
+    assert first.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'erpintegrasjon.db'}"
+    assert (tmp_path / "dev-secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_a_bad_number_in_the_environment_is_named(monkeypatch):
+    from config import _env_int
+
+    monkeypatch.setenv("WORKER_THREADS", "many")
+    with pytest.raises(ConfigError, match="WORKER_THREADS must be a whole number"):
+        _env_int("WORKER_THREADS", 2)

@@ -62,6 +62,19 @@ class Config:
     # Set by `make run` when the app talks to the bundled simulator; pages then say so.
     VISMA_SIMULATOR = _env_bool("VISMA_SIMULATOR", False)
     VISMA_HTTP_TIMEOUT_SECONDS = _env_int("VISMA_HTTP_TIMEOUT_SECONDS", 30)
+    # Retries of 5xx/timeouts (attempts, first back-off) and the longest single wait we accept
+    # for a 429's Retry-After or the rate budget before failing the run as throttled.
+    VISMA_MAX_ATTEMPTS = _env_int("VISMA_MAX_ATTEMPTS", 5)
+    VISMA_BACKOFF_SECONDS = float(os.environ.get("VISMA_BACKOFF_SECONDS", "0.5"))
+    VISMA_MAX_WAIT_SECONDS = _env_int("VISMA_MAX_WAIT_SECONDS", 300)
+    # Visma Connect app settings: a refresh token dies when unused this long / after this long.
+    VISMA_REFRESH_SLIDING_DAYS = _env_int("VISMA_REFRESH_SLIDING_DAYS", 30)
+    VISMA_REFRESH_ABSOLUTE_DAYS = _env_int("VISMA_REFRESH_ABSOLUTE_DAYS", 365)
+    # Incremental syncs re-read this far behind their bookmark (clock skew, late commits).
+    SYNC_LOOKBACK_MINUTES = _env_int("SYNC_LOOKBACK_MINUTES", 10)
+
+    # Read API (/api/v1): requests per minute per API key before 429 Too Many Requests.
+    API_RATE_LIMIT_PER_MINUTE = _env_int("API_RATE_LIMIT_PER_MINUTE", 600)
 
     # Background work.
     SCHEDULER_ENABLED = _env_bool("SCHEDULER_ENABLED", True)
@@ -74,6 +87,15 @@ class Config:
     MAX_RUNNING_PER_INTEGRATION = _env_int("MAX_RUNNING_PER_INTEGRATION", 2)
     FAILURES_BEFORE_ATTENTION = _env_int("FAILURES_BEFORE_ATTENTION", 3)
     FAILURES_BEFORE_PAUSE = _env_int("FAILURES_BEFORE_PAUSE", 6)
+    # Queue and scheduler tuning (app/jobs).
+    WORKER_POLL_SECONDS = _env_int("WORKER_POLL_SECONDS", 2)
+    WORKER_SHUTDOWN_GRACE_SECONDS = _env_int("WORKER_SHUTDOWN_GRACE_SECONDS", 30)
+    RUN_RETRY_BACKOFF_SECONDS = _env_int("RUN_RETRY_BACKOFF_SECONDS", 60)
+    SCHEDULER_TICK_SECONDS = _env_int("SCHEDULER_TICK_SECONDS", 60)
+    SCHEDULER_LEADER_RETRY_SECONDS = _env_int("SCHEDULER_LEADER_RETRY_SECONDS", 15)
+    GRANT_KEEPALIVE_DAYS = _env_int("GRANT_KEEPALIVE_DAYS", 7)
+    RUN_HISTORY_DAYS_SUCCEEDED = _env_int("RUN_HISTORY_DAYS_SUCCEEDED", 30)
+    RUN_HISTORY_DAYS_FAILED = _env_int("RUN_HISTORY_DAYS_FAILED", 180)
 
     @classmethod
     def validate(cls, config: dict) -> None:

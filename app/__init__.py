@@ -94,6 +94,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
     from app.integrations.views import bp as integrations_bp
     from app.main.views import bp as main_bp
@@ -101,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(integrations_bp)
+    app.register_blueprint(api_bp)
 
 
 def register_admin(app: Flask) -> None:
@@ -112,9 +114,13 @@ def register_admin(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.demo.cli import demo_cli
+    from app.devserver import serve_command
+    from app.jobs.cli import worker_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(serve_command)
+    app.cli.add_command(worker_command)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -118,3 +118,18 @@ def pg_app(postgres_url):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def simulator():
+    """A Visma.net simulator (demo world, 400 journal lines per company) on a free loopback port.
+
+    A RunningSimulator: .url, .api_url, .token_url, .state (control it directly), .stop().
+    See app/visma/simulator/README.md.
+    """
+    from app.visma.simulator import SimulatorConfig
+    from app.visma.simulator.testing import start_simulator
+
+    running = start_simulator(SimulatorConfig(journal_lines=400))
+    yield running
+    running.stop()

@@ -4,7 +4,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from app.admin.security import OperatorIndexView
+from app.admin.index import OperatorIndexView
 from app.admin.views import register_views
 
 
@@ -15,7 +15,9 @@ def init_admin(app: Flask) -> Admin:
         name="ErpIntegrasjon drift",
         url="/admin",
         index_view=OperatorIndexView(url="/admin", name="Oversikt"),
-        theme=Bootstrap4Theme(swatch="default", fluid=True),
+        theme=Bootstrap4Theme(
+            base_template="admin/operator_base.html", swatch="default", fluid=True
+        ),
     )
     register_views(admin)
     return admin

@@ -1,31 +1,27 @@
-"""The model views of the operator panel."""
+"""The views of the operator panel, in menu order."""
 
 from flask_admin import Admin
-from flask_admin.form import SecureForm
 
-from app.admin.security import OperatorModelView
+from app.admin.audit import AuditView
+from app.admin.clients import ClientView
+from app.admin.integrations import IntegrationView
+from app.admin.people import CustomerView, UserView
+from app.admin.runs import RunView
+from app.api.admin import ApiKeyView
+from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.customers.models import Customer
 from app.extensions import db
-
-
-class CustomerView(OperatorModelView):
-    form_base_class = SecureForm
-    column_searchable_list = ("name", "orgnr")
-    column_labels = {"name": "Navn", "orgnr": "Orgnr", "created_at": "Opprettet"}
-    form_excluded_columns = ("users", "integrations", "created_at")
-
-
-class UserView(OperatorModelView):
-    form_base_class = SecureForm
-    column_list = ("email", "role", "customer", "is_active_user", "last_login_at")
-    column_searchable_list = ("email",)
-    column_exclude_list = ("password_hash",)
-    column_details_exclude_list = ("password_hash",)
-    form_excluded_columns = ("password_hash", "last_login_at", "created_at")
-    can_create = False
+from app.integrations.models import Client, Integration
+from app.jobs.models import SyncRun
 
 
 def register_views(admin: Admin) -> None:
-    admin.add_view(CustomerView(Customer, db, name="Kunder", endpoint="customers"))
-    admin.add_view(UserView(User, db, name="Brukere", endpoint="users"))
+    # Endpoints end in _admin: no blueprint of ours may be called like the customer pages'.
+    admin.add_view(CustomerView(Customer, db, name="Kunder", endpoint="customers_admin"))
+    admin.add_view(UserView(User, db, name="Brukere", endpoint="users_admin"))
+    admin.add_view(IntegrationView(Integration, db, name="Integrasjoner", endpoint="integrations_admin"))
+    admin.add_view(ClientView(Client, db, name="Klienter", endpoint="clients_admin"))
+    admin.add_view(RunView(SyncRun, db, name="Kjøringer", endpoint="runs_admin"))
+    admin.add_view(AuditView(AuditEvent, db, name="Revisjonslogg", endpoint="audit_admin"))
+    admin.add_view(ApiKeyView(name="API-nøkler", endpoint="api_keys_admin"))

@@ -1,32 +1,617 @@
-"""The customer's self-service pages: integrations, their clients and the runs they start."""
+"""The customer's self-service pages: integrations, their clients and the runs they start.
 
-from flask import Blueprint, render_template
+Views stay thin: every state change goes through ``app.integrations.operations``, every object
+is looked up with ``own_or_404``, and every button is a CSRF-protected POST that queues work
+and redirects back at once (Post/Redirect/Get) with a message saying what happened.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import case, func, or_, select
 
+from app.audit.operations import Actor
 from app.auth.access import customer_required, own_or_404
+from app.db_types import utcnow
 from app.extensions import db
-from app.integrations.models import Client, Integration
+from app.integrations import oauth, operations
+from app.integrations.forms import (
+    DESCRIPTION_PLACEHOLDER,
+    DescriptionForm,
+    NewIntegrationForm,
+)
+from app.integrations.models import Client, Integration, IntegrationStatus
+from app.integrations.presenters import (
+    bulk_message,
+    client_sync_summary,
+    run_payload,
+)
+from app.jobs.models import ACTIVE_STATUSES, RunKind, RunStatus, SyncRun
+from app.orgnr import normalize_orgnr
+from app.visma.errors import VismaError
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrasjoner")
+
+PAGE_SIZE = 100
+# Warn this many days before an unused grant runs out.
+EXPIRY_WARNING_DAYS = 14
+# Finished runs stay in the live status this long, so the user sees how they ended.
+RECENT_RUN_MINUTES = 15
+FILTERS = {
+    "alle": "Alle",
+    "aktive": "Aktive",
+    "inaktive": "Inaktive",
+    "nye": "Nye",
+    "feil": "Trenger oppfølging",
+}
+
+
+# --- the list and the new-integration form --------------------------------------------------
 
 
 @bp.get("/")
 @customer_required
 def index():
-    integrations = db.session.scalars(
-        select(Integration)
+    last_sync = func.max(Client.last_sync_at)
+    rows = db.session.execute(
+        select(
+            Integration,
+            func.coalesce(func.sum(case((Client.active.is_(True), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Client.active.is_(False), 1), else_=0)), 0),
+            last_sync,
+        )
+        .outerjoin(Client, Client.integration_id == Integration.id)
         .where(Integration.customer_id == current_user.customer_id)
-        .order_by(Integration.created_at)
+        .group_by(Integration.id)
+        .order_by(Integration.created_at, Integration.id)
     ).all()
-    return render_template("integrations/index.html", integrations=integrations)
+    return render_template("integrations/index.html", rows=rows)
+
+
+@bp.route("/ny", methods=["GET", "POST"])
+@customer_required
+def new():
+    form = NewIntegrationForm()
+    if form.validate_on_submit():
+        integration = operations.create_integration(
+            current_user.customer_id,
+            system=form.system.data,
+            description=form.description.data or "",
+            actor=Actor.current(),
+        )
+        return _redirect_to_visma(integration)
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "integrations/new.html", form=form, placeholder=DESCRIPTION_PLACEHOLDER
+    ), status
+
+
+@bp.get("/hjelp", endpoint="help")
+@customer_required
+def help_page():
+    return render_template("integrations/help.html")
+
+
+# --- OAuth ------------------------------------------------------------------------------------
+
+
+@bp.post("/<int:integration_id>/koble-til")
+@customer_required
+def connect(integration_id: int):
+    """Start (or restart) the Visma login for this integration; clients are kept."""
+    integration = own_or_404(Integration, integration_id)
+    return _redirect_to_visma(integration)
+
+
+@bp.get("/oauth/callback")
+@customer_required
+def oauth_callback():
+    pending = oauth.pop_pending(request.args.get("state"))
+    if pending is None:
+        flash(
+            "Svaret fra Visma.net kunne ikke brukes: lenken er ugyldig, utløpt eller allerede "
+            "brukt. Ingenting er endret. Åpne integrasjonen og trykk «Koble til» for å prøve igjen.",
+            "error",
+        )
+        return redirect(url_for(".index"))
+    integration = db.session.get(Integration, pending.integration_id)
+    if integration is None or integration.customer_id != current_user.customer_id:
+        flash("Integrasjonen finnes ikke lenger. Ingenting er endret.", "error")
+        return redirect(url_for(".index"))
+    target = redirect(url_for(".show", integration_id=integration.id))
+    try:
+        userinfo = oauth.finish_authorization(
+            integration, pending, request.args, actor=Actor.current()
+        )
+    except oauth.AuthorizationFailed as exc:
+        flash(exc.message, "warning" if exc.cancelled else "error")
+        return target
+    operations.request_run(RunKind.REFRESH_CLIENTS, integration=integration, actor=Actor.current())
+    who = userinfo.get("name") or userinfo.get("email") or "Visma-brukeren"
+    email = userinfo.get("email")
+    flash(
+        f"Visma.net er koblet til som {who}{f' ({email})' if email and email != who else ''}. "
+        "Klientlisten hentes nå – klientene dukker opp her om et øyeblikk.",
+        "success",
+    )
+    return target
+
+
+def _redirect_to_visma(integration: Integration):
+    try:
+        return redirect(oauth.start_authorization(integration))
+    except Exception:  # a misconfigured client must not leave the user on an error page
+        db.session.rollback()
+        flash(
+            "Kunne ikke starte innloggingen hos Visma.net akkurat nå. Integrasjonen er lagret – "
+            "prøv «Koble til» igjen om litt.",
+            "error",
+        )
+        return redirect(url_for(".show", integration_id=integration.id))
+
+
+# --- the integration page ---------------------------------------------------------------------
 
 
 @bp.get("/<int:integration_id>")
 @customer_required
 def show(integration_id: int):
     integration = own_or_404(Integration, integration_id)
-    clients = db.session.scalars(
-        select(Client).where(Client.integration_id == integration.id).order_by(Client.name)
+    ctx = _client_page(integration)
+    if request.args.get("partial") == "klienter":
+        return render_template("integrations/_clients.html", integration=integration, **ctx)
+    return render_template(
+        "integrations/show.html",
+        integration=integration,
+        counts=_counts(integration.id),
+        expiry=_expiry(integration),
+        integration_runs=_integration_runs(integration.id),
+        **ctx,
+    )
+
+
+@bp.get("/<int:integration_id>/status")
+@customer_required
+def status(integration_id: int):
+    """Live status for the page's polling: active and recent runs, counts, queue positions."""
+    integration = own_or_404(Integration, integration_id)
+    client_ids = _ids_arg(request.args.get("klienter", ""))
+    since = utcnow() - timedelta(minutes=RECENT_RUN_MINUTES)
+    target = SyncRun.client_id.is_(None)
+    if client_ids:
+        target = or_(target, SyncRun.client_id.in_(client_ids))
+    runs = db.session.scalars(
+        select(SyncRun)
+        .where(
+            SyncRun.integration_id == integration.id,
+            target,
+            or_(SyncRun.status.in_(ACTIVE_STATUSES), SyncRun.finished_at >= since),
+        )
+        .order_by(SyncRun.id.desc())
+        .limit(500)
     ).all()
-    return render_template("integrations/show.html", integration=integration, clients=clients)
+    positions = queue_positions([r.id for r in runs if r.status == RunStatus.QUEUED])
+    # Only the newest run per target and kind matters to the page.
+    seen, shown = set(), []
+    for run in runs:
+        key = (run.client_id, run.kind)
+        if key not in seen:
+            seen.add(key)
+            shown.append(run_payload(run, positions.get(run.id)))
+    active_total = db.session.scalar(
+        select(func.count()).select_from(SyncRun).where(
+            SyncRun.integration_id == integration.id, SyncRun.status.in_(ACTIVE_STATUSES)
+        )
+    )
+    counts = _counts(integration.id)
+    clients = {}
+    if client_ids:
+        for client in db.session.scalars(
+            select(Client).where(Client.integration_id == integration.id, Client.id.in_(client_ids))
+        ):
+            clients[str(client.id)] = {"active": client.active, **client_sync_summary(client)}
+    return jsonify(
+        integration={
+            "id": integration.id,
+            "status": integration.status,
+            "status_label": integration.status_label,
+            "active_clients": counts["active"],
+            "inactive_clients": counts["inactive"],
+            "total_clients": counts["total"],
+        },
+        busy=bool(active_total),
+        active_runs=active_total,
+        runs=shown,
+        clients=clients,
+    )
+
+
+@bp.route("/<int:integration_id>/endre", methods=["GET", "POST"])
+@customer_required
+def edit(integration_id: int):
+    integration = own_or_404(Integration, integration_id)
+    form = DescriptionForm(obj=integration)
+    if form.validate_on_submit():
+        operations.update_description(integration, form.description.data or "", actor=Actor.current())
+        flash("Beskrivelsen er lagret.", "success")
+        return redirect(url_for(".show", integration_id=integration.id))
+    status_code = 400 if request.method == "POST" else 200
+    return render_template(
+        "integrations/edit.html", integration=integration, form=form,
+        placeholder=DESCRIPTION_PLACEHOLDER,
+    ), status_code
+
+
+@bp.post("/<int:integration_id>/oppdater-klientliste")
+@customer_required
+def refresh_clients(integration_id: int):
+    integration = own_or_404(Integration, integration_id)
+    if not _connected_or_flash(integration):
+        return _back(integration)
+    run, created = operations.request_run(
+        RunKind.REFRESH_CLIENTS, integration=integration, actor=Actor.current()
+    )
+    flash(
+        "Oppdater klientliste: lagt i kø – listen oppdateres om et øyeblikk."
+        if created else "Oppdater klientliste: kjører allerede – listen oppdateres om et øyeblikk.",
+        "success" if created else "info",
+    )
+    return _back(integration)
+
+
+@bp.post("/<int:integration_id>/aktiver-alle")
+@customer_required
+def activate_all(integration_id: int):
+    integration = own_or_404(Integration, integration_id)
+    result = operations.activate_clients(
+        select(Client.id).where(Client.integration_id == integration.id), actor=Actor.current()
+    )
+    flash(bulk_message("Aktiver alle", result), "success")
+    return _back(integration)
+
+
+@bp.route("/<int:integration_id>/deaktiver-alle", methods=["GET", "POST"])
+@customer_required
+def deactivate_all(integration_id: int):
+    integration = own_or_404(Integration, integration_id)
+    if request.method == "GET":
+        active = _counts(integration.id)["active"]
+        return render_template(
+            "integrations/confirm.html", integration=integration,
+            title="Deaktiver alle klienter?",
+            text=(f"{active} aktive klienter blir deaktivert. Sticos slutter å hente "
+                  "regnskapsdata for dem, og kjøringer i kø avbrytes. Data som allerede er "
+                  "hentet, beholdes. Du kan aktivere dem igjen senere."),
+            action=url_for(".deactivate_all", integration_id=integration.id),
+            button="Deaktiver alle",
+        )
+    result = operations.deactivate_clients(
+        select(Client.id).where(Client.integration_id == integration.id), actor=Actor.current()
+    )
+    flash(bulk_message("Deaktiver alle", result), "success")
+    return _back(integration)
+
+
+@bp.route("/<int:integration_id>/slett", methods=["GET", "POST"])
+@customer_required
+def delete(integration_id: int):
+    integration = own_or_404(Integration, integration_id)
+    if request.method == "GET":
+        total = _counts(integration.id)["total"]
+        return render_template(
+            "integrations/confirm.html", integration=integration,
+            title=f"Slett system {integration.system_label}?",
+            text=(f"Tilgangen hos Visma.net trekkes tilbake, og integrasjonen, alle {total} "
+                  "klienter og all regnskapsdata Sticos har hentet for dem slettes. "
+                  "Dette kan ikke angres."),
+            action=url_for(".delete", integration_id=integration.id),
+            button="Slett system",
+        )
+    label = str(integration.system_label)
+    operations.delete_integration(integration, actor=Actor.current())
+    flash(f"Slett system: {label} er slettet, og tilgangen hos Visma.net er trukket tilbake.",
+          "success")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<int:integration_id>/kjoringer/<int:run_id>/avbryt")
+@customer_required
+def cancel_run(integration_id: int, run_id: int):
+    integration = own_or_404(Integration, integration_id)
+    run = own_or_404(SyncRun, run_id)
+    if run.integration_id != integration.id:
+        abort(404)
+    if operations.cancel_run(run, actor=Actor.current()):
+        flash(f"{run.kind_label}: avbrutt.", "success")
+    else:
+        flash(f"{run.kind_label}: kjører allerede og kan ikke avbrytes.", "info")
+    return _back(integration)
+
+
+# --- one client -------------------------------------------------------------------------------
+
+
+def _own_client(integration_id: int, client_id: int) -> tuple[Integration, Client]:
+    integration = own_or_404(Integration, integration_id)
+    client = own_or_404(Client, client_id)
+    if client.integration_id != integration.id:
+        abort(404)
+    return integration, client
+
+
+@bp.post("/<int:integration_id>/klienter/<int:client_id>/aktiver")
+@customer_required
+def activate(integration_id: int, client_id: int):
+    integration, client = _own_client(integration_id, client_id)
+    result = operations.activate_clients([client.id], actor=Actor.current())
+    if result.done and result.needs_reconnect:
+        flash(f"{client.name}: aktivert. Synkroniseringen starter når Visma.net er koblet til "
+              "på nytt.", "warning")
+    elif result.done:
+        flash(f"{client.name}: aktivert – full synkronisering er lagt i kø.", "success")
+    elif result.unreachable:
+        flash(f"{client.name}: kan ikke aktiveres fordi Sticos ikke lenger når klienten i "
+              "Visma.net. Gi tillatelse i Visma App Store og oppdater klientlisten.", "error")
+    else:
+        flash(f"{client.name}: var allerede aktiv.", "info")
+    return _back(integration, client)
+
+
+@bp.post("/<int:integration_id>/klienter/<int:client_id>/deaktiver")
+@customer_required
+def deactivate(integration_id: int, client_id: int):
+    integration, client = _own_client(integration_id, client_id)
+    result = operations.deactivate_clients([client.id], actor=Actor.current())
+    if result.done:
+        flash(f"{client.name}: deaktivert. Data som er hentet, beholdes.", "success")
+    else:
+        flash(f"{client.name}: var allerede inaktiv.", "info")
+    return _back(integration, client)
+
+
+@bp.post("/<int:integration_id>/klienter/<int:client_id>/testdata")
+@customer_required
+def send_test_data(integration_id: int, client_id: int):
+    integration, client = _own_client(integration_id, client_id)
+    return _client_run(integration, client, RunKind.TEST_DATA)
+
+
+@bp.post("/<int:integration_id>/klienter/<int:client_id>/synkroniser")
+@customer_required
+def sync(integration_id: int, client_id: int):
+    integration, client = _own_client(integration_id, client_id)
+    return _client_run(integration, client, RunKind.FULL_SYNC)
+
+
+@bp.route(
+    "/<int:integration_id>/klienter/<int:client_id>/slett-gamle-kontoer", methods=["GET", "POST"]
+)
+@customer_required
+def delete_old_accounts(integration_id: int, client_id: int):
+    """A preview of the accounts that will go; the confirmed run may remove only those."""
+    integration, client = _own_client(integration_id, client_id)
+    from app.sync import preview_delete_old_accounts
+
+    try:
+        preview = preview_delete_old_accounts(client.id)
+    except VismaError as exc:
+        db.session.rollback()
+        flash(f"Slett gamle kontoer ({client.name}): kunne ikke lese kontoplanen i Visma.net "
+              f"akkurat nå: {exc.message}", "error")
+        return _back(integration, client)
+    accounts = [_account_view(item) for item in preview]
+    if request.method == "GET":
+        return render_template(
+            "integrations/delete_accounts.html", integration=integration, client=client,
+            accounts=accounts,
+        )
+    if not client.active:
+        flash(f"{client.name}: aktiver klienten først.", "error")
+        return _back(integration, client)
+    confirmed = set(request.form.getlist("account_id"))
+    ids = [a["id"] for a in accounts if str(a["id"]) in confirmed]
+    if not ids:
+        flash(f"Slett gamle kontoer ({client.name}): ingen kontoer å slette.", "info")
+        return _back(integration, client)
+    return _client_run(integration, client, RunKind.DELETE_OLD_ACCOUNTS,
+                       params={"account_ids": ids})
+
+
+def _client_run(integration: Integration, client: Client, kind: RunKind, params=None):
+    label = _RUN_BUTTON_LABELS[kind]
+    if not client.active:
+        flash(f"{label} ({client.name}): aktiver klienten først.", "error")
+    elif _connected_or_flash(integration):
+        run, created = operations.request_run(
+            kind, integration=integration, client=client, actor=Actor.current(), params=params
+        )
+        if created:
+            flash(f"{label} ({client.name}): lagt i kø. Fremdriften vises i listen.", "success")
+        else:
+            flash(f"{label} ({client.name}): er allerede i kø eller kjører.", "info")
+    return _back(integration, client)
+
+
+_RUN_BUTTON_LABELS = {
+    RunKind.TEST_DATA: "Send testdata til sticos",
+    RunKind.FULL_SYNC: "Synkroniser",
+    RunKind.DELETE_OLD_ACCOUNTS: "Slett gamle kontoer",
+}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _connected_or_flash(integration: Integration) -> bool:
+    if integration.status == IntegrationStatus.CONNECTED:
+        return True
+    if integration.status == IntegrationStatus.AWAITING_AUTHORIZATION:
+        flash("Integrasjonen er ikke koblet til Visma.net ennå. Trykk «Koble til» først.", "error")
+    else:
+        flash("Tilkoblingen til Visma.net må fornyes. Trykk «Koble til på nytt» først.", "error")
+    return False
+
+
+def _back(integration: Integration, client: Client | None = None):
+    """Back to the page (and search) the button was pressed on."""
+    args = {k: v for k, v in (("q", request.args.get("q")), ("side", request.args.get("side")),
+                               ("vis", request.args.get("vis"))) if v}
+    anchor = f"klient-{client.id}" if client is not None else None
+    return redirect(url_for(".show", integration_id=integration.id, _anchor=anchor, **args))
+
+
+def _counts(integration_id: int) -> dict:
+    row = db.session.execute(
+        select(
+            func.coalesce(func.sum(case((Client.active.is_(True), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Client.active.is_(False), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Client.is_new.is_(True), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Client.reachable.is_(False), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Client.needs_attention.is_(True), 1), else_=0)), 0),
+        ).where(Client.integration_id == integration_id)
+    ).one()
+    active, inactive, new, unreachable, attention = (int(v) for v in row)
+    return {
+        "active": active, "inactive": inactive, "total": active + inactive,
+        "new": new, "unreachable": unreachable, "attention": attention,
+    }
+
+
+def _client_page(integration: Integration) -> dict:
+    """One page of clients (search, filter, paging) and the active runs of those clients."""
+    q = (request.args.get("q") or "").strip()[:100]
+    vis = request.args.get("vis") if request.args.get("vis") in FILTERS else "alle"
+    conditions = [Client.integration_id == integration.id]
+    if q:
+        digits = normalize_orgnr(q) if any(ch.isdigit() for ch in q) else None
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        match = Client.name.ilike(f"%{escaped}%", escape="\\")
+        if digits:
+            match = or_(match, Client.orgnr.like(f"%{digits}%"))
+        conditions.append(match)
+    if vis == "aktive":
+        conditions.append(Client.active.is_(True))
+    elif vis == "inaktive":
+        conditions.append(Client.active.is_(False))
+    elif vis == "nye":
+        conditions.append(Client.is_new.is_(True))
+    elif vis == "feil":
+        conditions.append(or_(Client.needs_attention.is_(True), Client.reachable.is_(False),
+                              Client.last_sync_result == "failed",
+                              Client.schedule_paused_reason.is_not(None)))
+    total = db.session.scalar(select(func.count()).select_from(Client).where(*conditions))
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    try:
+        page = min(max(1, int(request.args.get("side", 1))), pages)
+    except ValueError:
+        page = 1
+    clients = db.session.scalars(
+        select(Client)
+        .where(*conditions)
+        .order_by(Client.name, Client.id)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    ids = [c.id for c in clients]
+    runs = {}
+    if ids:
+        active = db.session.scalars(
+            select(SyncRun)
+            .where(SyncRun.client_id.in_(ids), SyncRun.status.in_(ACTIVE_STATUSES))
+            .order_by(SyncRun.id)
+        ).all()
+        positions = queue_positions([r.id for r in active if r.status == RunStatus.QUEUED])
+        for run in active:
+            runs.setdefault(run.client_id, []).append(run_payload(run, positions.get(run.id)))
+    return {
+        "clients": clients, "runs": runs, "q": q, "vis": vis, "filters": FILTERS,
+        "page": page, "pages": pages, "total_matching": total, "page_size": PAGE_SIZE,
+        "summaries": {c.id: client_sync_summary(c) for c in clients},
+    }
+
+
+def _integration_runs(integration_id: int) -> list[dict]:
+    """Runs on the integration itself (the client-list refresh): active, or the last one."""
+    runs = db.session.scalars(
+        select(SyncRun)
+        .where(SyncRun.integration_id == integration_id, SyncRun.client_id.is_(None))
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    ).all()
+    positions = queue_positions([r.id for r in runs if r.status == RunStatus.QUEUED])
+    return [run_payload(r, positions.get(r.id)) for r in runs]
+
+
+def queue_positions(run_ids: list[int]) -> dict[int, int]:
+    """Place in the queue (1 = next) of queued runs that are due, in the workers' claim order."""
+    if not run_ids:
+        return {}
+    try:  # the jobs package's own answer, when it has one
+        from app.jobs.queries import queue_positions as jobs_queue_positions
+    except ImportError:
+        jobs_queue_positions = None
+    if jobs_queue_positions is not None:
+        return jobs_queue_positions(run_ids)
+    ranked = (
+        select(
+            SyncRun.id.label("id"),
+            func.row_number()
+            .over(order_by=(SyncRun.priority, SyncRun.fair_order, SyncRun.id))
+            .label("position"),
+        )
+        .where(SyncRun.status == RunStatus.QUEUED, SyncRun.due_at <= utcnow())
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(run_ids))
+    ).all()
+    return {row.id: int(row.position) for row in rows}
+
+
+def _expiry(integration: Integration) -> dict | None:
+    """When the grant runs out, if that is soon enough to warn about."""
+    if integration.status != IntegrationStatus.CONNECTED:
+        return None
+    try:
+        from app.integrations.tokens import refresh_expiry
+    except ImportError:
+        return None
+    expires = refresh_expiry(integration)
+    if expires is None:
+        return None
+    left = expires - utcnow()
+    if left > timedelta(days=EXPIRY_WARNING_DAYS):
+        return None
+    return {"at": expires, "days": max(0, left.days), "expired": left <= timedelta(0)}
+
+
+def _ids_arg(raw: str) -> list[int]:
+    ids = []
+    for part in raw.split(",")[:PAGE_SIZE * 2]:
+        if part.strip().isdigit():
+            ids.append(int(part))
+    return ids
+
+
+def _account_view(item) -> dict:
+    """One previewed account as the page shows it, whatever shape the engine returns."""
+    get = item.get if isinstance(item, dict) else lambda key, default=None: getattr(item, key, default)
+    return {
+        "id": get("id"),
+        "number": get("number") or get("account_cd") or get("accountCD") or "",
+        "description": get("description") or get("name") or "",
+        "rows": get("rows_affected") or get("rows") or get("row_count") or 0,
+    }

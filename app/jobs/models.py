@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime, utcnow
@@ -58,7 +58,10 @@ class SyncRun(db.Model):
 
     __tablename__ = "sync_run"
     __table_args__ = (
-        Index("ix_sync_run_claim", "status", "priority", "due_at", "id"),
+        # The claim order (see app.jobs.queue): status, then priority, fair_order, id.
+        Index("ix_sync_run_claim", "status", "priority", "fair_order", "id"),
+        # Running runs per integration (the concurrency limit in the claim).
+        Index("ix_sync_run_integration_status", "integration_id", "status"),
         Index("ix_sync_run_client_created", "client_id", "created_at"),
         Index("ix_sync_run_integration_created", "integration_id", "created_at"),
     )
@@ -82,6 +85,8 @@ class SyncRun(db.Model):
     # Lower runs first: manual work before scheduled work.
     priority: Mapped[int] = mapped_column(default=100)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Fair-queueing tag (virtual seconds since the epoch), per integration: see app.jobs.queue.
+    fair_order: Mapped[int] = mapped_column(BigInteger, default=0)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -118,3 +123,28 @@ class SyncRun(db.Model):
 
     def __str__(self) -> str:
         return f"{self.kind_label} #{self.id}"
+
+
+class SchedulerJob(db.Model):
+    """The scheduler's periodic jobs as every process sees them (the scheduler runs in one).
+
+    The process holding the scheduler writes next_run_at/last_*; any process (the web admin)
+    may set ``paused``, which the scheduler applies within seconds.
+    """
+
+    __tablename__ = "scheduler_job"
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    paused: Mapped[bool] = mapped_column(default=False)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[str | None] = mapped_column(String(20))
+    last_message: Mapped[str | None] = mapped_column(Text)
+    run_count: Mapped[int] = mapped_column(default=0)
+    # Which process (host:pid) holds the scheduler that last ran the job.
+    owner: Mapped[str | None] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __str__(self) -> str:
+        return self.name

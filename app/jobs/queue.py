@@ -1,24 +1,90 @@
-"""Putting work on the run queue (the sync_run table), deduplicated per kind and target."""
+"""The run queue (the sync_run table): enqueueing, claiming, leases.
 
+Enqueueing is deduplicated by ``active_key`` (unique while a run is queued or running).
+
+Claim order: ``(priority, fair_order, id)`` among queued runs that are due, one indexed scan
+of ``ix_sync_run_claim (status, priority, fair_order, id)``.
+
+Fairness (start-time fair queueing per integration): every run gets a tag ``fair_order`` in
+virtual seconds, ``max(now, the integration's highest queued tag at that priority) + SLOT``,
+where SLOT is an hour. An integration that queues 2,000 runs at once gets tags now+1h …
+now+2000h; another that queues ten a minute later gets now+1m+1h … now+1m+10h, so the claim
+order interleaves them (A1 B1 A2 B2 …): round-robin between integrations without any per-claim
+aggregate. An integration that has been idle starts at "now" again (it cannot save up credit),
+and a long backlog only pushes its own later runs back. Priority stays the first key, so a
+person's manual run goes before every scheduled one.
+
+Limits: at most ``MAX_RUNNING_PER_INTEGRATION`` runs of one integration run at once (the
+Visma per-company budget is shared by its clients); scheduled runs of an integration that is
+not connected (e.g. "reauthorization required") wait in the queue instead of failing one by
+one. On PostgreSQL the claim is ``SELECT … FOR UPDATE SKIP LOCKED`` plus a per-integration
+transaction-level advisory lock that makes the limit exact across processes; on SQLite it is
+one ``UPDATE … WHERE id = (SELECT …) AND status = 'queued' RETURNING id`` under a process-wide
+lock (SQLite serialises writers, so one process's threads are what needs the lock).
+"""
+
+import logging
+import os
+import socket
+import threading
+import zlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, cast, literal, select
+from flask import current_app
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from app.audit.operations import Actor
 from app.db_types import utcnow
 from app.extensions import db
-from app.integrations.models import Client
+from app.integrations.models import Client, Integration, IntegrationStatus
 from app.jobs.models import RunStatus, SyncRun, Trigger
 
+log = logging.getLogger(__name__)
+
 PRIORITY = {Trigger.MANUAL: 10, Trigger.CLI: 10, Trigger.SCHEDULE: 100}
+FAIR_SLOT_SECONDS = 3600
+# First key of the two-int advisory locks that serialise claims per integration.
+CLAIM_LOCK_NAMESPACE = 0x5371  # "Sq"
+
+_sqlite_claim_lock = threading.Lock()
 
 
 def active_key(kind: str, integration_id: int, client_id: int | None) -> str:
     target = f"c{client_id}" if client_id is not None else f"i{integration_id}"
     return f"{kind}:{target}"
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _fair_base(integration_id: int, priority: int, now: datetime) -> int:
+    last = db.session.scalar(
+        select(func.max(SyncRun.fair_order)).where(
+            SyncRun.integration_id == integration_id,
+            SyncRun.status == RunStatus.QUEUED,
+            SyncRun.priority == priority,
+        )
+    )
+    return max(_epoch(now), last or 0)
 
 
 def enqueue(
@@ -40,6 +106,8 @@ def enqueue(
     existing = db.session.scalar(select(SyncRun).where(SyncRun.active_key == key))
     if existing is not None:
         return existing, False
+    now = utcnow()
+    priority = PRIORITY[trigger]
     run = SyncRun(
         kind=kind,
         integration_id=integration_id,
@@ -50,8 +118,9 @@ def enqueue(
         params=params or {},
         status=RunStatus.QUEUED,
         active_key=key,
-        priority=PRIORITY[trigger],
-        due_at=due_at or utcnow(),
+        priority=priority,
+        due_at=due_at or now,
+        fair_order=_fair_base(integration_id, priority, now) + FAIR_SLOT_SECONDS,
         max_attempts=max_attempts or _max_attempts(),
     )
     try:
@@ -75,18 +144,36 @@ def enqueue_for_clients(
     """Queue one run per client in a single INSERT … SELECT; existing active runs are kept.
 
     ``client_ids`` is a list of ids or a SELECT of ids (5,000 selected clients is one statement).
-    The caller commits.
+    Fair-queueing tags are numbered per integration in the same statement. The caller commits.
     """
     if isinstance(client_ids, list | tuple | set):
         client_ids = list(client_ids)
         if not client_ids:
             return BulkEnqueueResult(0, 0)
-    now = utcnow().replace(tzinfo=None)
+    aware_now = utcnow()
+    now = aware_now.replace(tzinfo=None)
     dialect = db.session.get_bind().dialect.name
+    priority = PRIORITY[trigger]
 
-    def json_literal(text: str):
+    def json_literal(text_: str):
         # PostgreSQL will not put varchar into json; SQLite would turn CAST(… AS JSON) into 0.
-        return cast(literal(text), JSON) if dialect == "postgresql" else literal(text)
+        return cast(literal(text_), JSON) if dialect == "postgresql" else literal(text_)
+
+    queued = aliased(SyncRun)
+    last_tag = func.coalesce(
+        select(func.max(queued.fair_order))
+        .where(
+            queued.integration_id == Client.integration_id,
+            queued.status == RunStatus.QUEUED,
+            queued.priority == priority,
+        )
+        .scalar_subquery(),
+        0,
+    )
+    now_tag = literal(_epoch(aware_now), BigInteger)
+    base = case((last_tag > now_tag, last_tag), else_=now_tag)
+    rank = func.row_number().over(partition_by=Client.integration_id, order_by=Client.id)
+    fair = base + rank * FAIR_SLOT_SECONDS
 
     key = literal(f"{kind}:c") + Client.id.cast(db.String)
     source = select(
@@ -99,8 +186,9 @@ def enqueue_for_clients(
         json_literal("{}"),
         literal(str(RunStatus.QUEUED)),
         key,
-        literal(PRIORITY[trigger]),
+        literal(priority),
         literal(now, db.DateTime),
+        cast(fair, BigInteger),
         literal(now, db.DateTime),
         literal(0),
         literal(_max_attempts()),
@@ -111,7 +199,8 @@ def enqueue_for_clients(
     columns = [
         "kind", "integration_id", "client_id", "trigger", "requested_by",
         "requested_by_user_id", "params", "status", "active_key", "priority",
-        "due_at", "created_at", "attempts", "max_attempts", "progress_done", "counts", "warnings",
+        "due_at", "fair_order", "created_at", "attempts", "max_attempts", "progress_done",
+        "counts", "warnings",
     ]
     insert = (postgresql if dialect == "postgresql" else sqlite).insert
     statement = (
@@ -119,12 +208,268 @@ def enqueue_for_clients(
         .from_select(columns, source)
         .on_conflict_do_nothing(index_elements=["active_key"])
     )
-    total = db.session.scalar(select(db.func.count()).select_from(source.subquery()))
-    queued = db.session.execute(statement).rowcount
-    return BulkEnqueueResult(queued=queued, already_queued=total - queued)
+    total = db.session.scalar(
+        select(func.count()).select_from(select(Client.id).where(Client.id.in_(client_ids)).subquery())
+    )
+    inserted = db.session.execute(statement).rowcount
+    return BulkEnqueueResult(queued=inserted, already_queued=total - inserted)
 
 
 def _max_attempts() -> int:
-    from flask import current_app
-
     return current_app.config["RUN_MAX_ATTEMPTS"]
+
+
+# --- Claiming -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run this worker holds: finishing, releasing and heartbeats are fenced on all three."""
+
+    run_id: int
+    worker_id: str
+    attempt: int
+
+
+def worker_identity(suffix: str | None = None) -> str:
+    """host:pid/thread, what the run's worker_id column shows."""
+    name = suffix or threading.current_thread().name
+    return f"{socket.gethostname()}:{os.getpid()}/{name}"[:120]
+
+
+def _claimable(run, now: datetime, limit: int):
+    """The claim filter on ``run`` (SyncRun or an alias of it)."""
+    other = aliased(SyncRun)
+    running = (
+        select(func.count())
+        .where(other.integration_id == run.integration_id, other.status == RunStatus.RUNNING)
+        .scalar_subquery()
+    )
+    connected = exists().where(
+        Integration.id == run.integration_id, Integration.status == IntegrationStatus.CONNECTED
+    )
+    return and_(
+        run.status == RunStatus.QUEUED,
+        run.due_at <= now,
+        running < limit,
+        # Scheduled work for an integration that lost its authorization waits for a reconnect.
+        or_(run.trigger != Trigger.SCHEDULE, connected),
+    )
+
+
+def _running_values(worker_id: str, now: datetime) -> dict:
+    return {
+        "status": RunStatus.RUNNING,
+        "worker_id": worker_id,
+        "attempts": SyncRun.attempts + 1,
+        "started_at": now,
+        "heartbeat_at": now,
+        "lease_expires_at": now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"]),
+        "finished_at": None,
+        "error_message": None,
+        "current_step": None,
+    }
+
+
+def claim_next(worker_id: str | None = None) -> Claim | None:
+    """Claim the next due run for this worker (marks it running, with a lease); commits.
+
+    Call it with no transaction of your own open: it begins and ends its own.
+    """
+    worker_id = worker_id or worker_identity()
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _claim_next_postgres(worker_id)
+    with _sqlite_claim_lock:
+        return _claim_next_sqlite(worker_id)
+
+
+def _claim_next_sqlite(worker_id: str) -> Claim | None:
+    now = utcnow()
+    limit = current_app.config["MAX_RUNNING_PER_INTEGRATION"]
+    candidate = aliased(SyncRun)
+    next_id = (
+        select(candidate.id)
+        .where(_claimable(candidate, now, limit))
+        .order_by(candidate.priority, candidate.fair_order, candidate.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == next_id, SyncRun.status == RunStatus.QUEUED)
+        .values(**_running_values(worker_id, now))
+        .returning(SyncRun.id, SyncRun.attempts)
+        .execution_options(synchronize_session=False)
+    ).first()
+    db.session.commit()
+    return Claim(row.id, worker_id, row.attempts) if row else None
+
+
+def _claim_next_postgres(worker_id: str) -> Claim | None:
+    limit = current_app.config["MAX_RUNNING_PER_INTEGRATION"]
+    skipped: set[int] = set()
+    for _ in range(20):
+        now = utcnow()
+        query = (
+            select(SyncRun.id, SyncRun.integration_id)
+            .where(_claimable(SyncRun, now, limit))
+            .order_by(SyncRun.priority, SyncRun.fair_order, SyncRun.id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=SyncRun)
+        )
+        if skipped:
+            query = query.where(SyncRun.integration_id.not_in(skipped))
+        row = db.session.execute(query).first()
+        if row is None:
+            db.session.rollback()
+            return None
+        # Serialise claims per integration (held until commit), then count its running runs
+        # again in a fresh statement: the limit holds even when several processes claim.
+        locked = db.session.scalar(
+            select(
+                func.pg_try_advisory_xact_lock(
+                    cast(literal(CLAIM_LOCK_NAMESPACE), Integer),
+                    cast(literal(row.integration_id), Integer),
+                )
+            )
+        )
+        running = db.session.scalar(
+            select(func.count()).where(
+                SyncRun.integration_id == row.integration_id,
+                SyncRun.status == RunStatus.RUNNING,
+            )
+        ) if locked else limit
+        if running >= limit:
+            db.session.rollback()
+            skipped.add(row.integration_id)
+            continue
+        attempts = db.session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == row.id)
+            .values(**_running_values(worker_id, now))
+            .returning(SyncRun.attempts)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        db.session.commit()
+        return Claim(row.id, worker_id, attempts)
+    db.session.rollback()
+    return None
+
+
+def claim_run(run_id: int, worker_id: str | None = None) -> Claim | None:
+    """Claim one specific queued run (``flask sync run``, tests), ignoring due time and limits.
+
+    Returns None when it is not queued (already running elsewhere, finished, cancelled).
+    """
+    worker_id = worker_id or worker_identity()
+    now = utcnow()
+    with _sqlite_claim_lock:
+        row = db.session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.status == RunStatus.QUEUED)
+            .values(**_running_values(worker_id, now))
+            .returning(SyncRun.attempts)
+            .execution_options(synchronize_session=False)
+        ).first()
+        db.session.commit()
+    return Claim(run_id, worker_id, row.attempts) if row else None
+
+
+def _fenced(claim: Claim):
+    return and_(
+        SyncRun.id == claim.run_id,
+        SyncRun.status == RunStatus.RUNNING,
+        SyncRun.worker_id == claim.worker_id,
+        SyncRun.attempts == claim.attempt,
+    )
+
+
+def extend_lease(claim: Claim) -> bool:
+    """Heartbeat: push the lease forward; False when the run is no longer ours. Commits."""
+    now = utcnow()
+    result = db.session.execute(
+        update(SyncRun)
+        .where(_fenced(claim))
+        .values(
+            heartbeat_at=now,
+            lease_expires_at=now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"]),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def release_run(claim: Claim, *, reason: str = "Arbeidsprosessen stoppet; kjøringen venter i kø.") -> bool:
+    """Give a run back to the queue without counting the attempt (clean shutdown). Commits."""
+    result = db.session.execute(
+        update(SyncRun)
+        .where(_fenced(claim))
+        .values(
+            status=RunStatus.QUEUED,
+            attempts=SyncRun.attempts - 1,
+            worker_id=None,
+            lease_expires_at=None,
+            heartbeat_at=None,
+            due_at=utcnow(),
+            current_step=reason[:200],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+LEASE_LOST_MESSAGE = (
+    "Kjøringen stoppet uten å bli ferdig (arbeidsprosessen svarte ikke) {attempts} ganger "
+    "og er gitt opp. Start den på nytt, eller kontakt Sticos hvis det gjentar seg."
+)
+
+
+def requeue_expired_leases() -> dict:
+    """Runs whose worker stopped answering go back to the queue, or fail after max_attempts.
+
+    A running run without a lease (should not happen) counts as expired too. Commits.
+    """
+    from app.jobs.outcomes import fail_claim
+
+    now = utcnow()
+    expired = and_(
+        SyncRun.status == RunStatus.RUNNING,
+        or_(SyncRun.lease_expires_at < now, SyncRun.lease_expires_at.is_(None)),
+    )
+    requeued = db.session.execute(
+        update(SyncRun)
+        .where(expired, SyncRun.attempts < SyncRun.max_attempts)
+        .values(
+            status=RunStatus.QUEUED,
+            worker_id=None,
+            lease_expires_at=None,
+            due_at=now,
+            current_step="Forrige forsøk ble avbrutt; venter på nytt forsøk",
+        )
+        .returning(SyncRun.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    exhausted = db.session.execute(
+        select(SyncRun.id, SyncRun.worker_id, SyncRun.attempts).where(
+            expired, SyncRun.attempts >= SyncRun.max_attempts
+        )
+    ).all()
+    db.session.commit()
+    if requeued:
+        log.warning("Requeued %d run(s) whose lease expired: %s", len(requeued), requeued[:20])
+    failed = 0
+    for row in exhausted:
+        claim = Claim(row.id, row.worker_id, row.attempts)
+        if fail_claim(claim, LEASE_LOST_MESSAGE.format(attempts=row.attempts), retryable=False):
+            failed += 1
+    return {"requeued": len(requeued), "failed": failed}
+
+
+def advisory_lock_key(name: str) -> int:
+    """A stable signed 64-bit key for ``name`` in this database and schema (PostgreSQL)."""
+    where = db.session.execute(text("SELECT current_database(), current_schema()")).one()
+    db.session.rollback()
+    digest = zlib.crc32(f"{where[0]}.{where[1]}".encode())
+    return (zlib.crc32(name.encode()) << 31) ^ digest

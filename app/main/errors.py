@@ -17,6 +17,10 @@ MESSAGES = {
 
 def _render(status: int, detail: str | None = None):
     title, message = MESSAGES.get(status, MESSAGES[500])
+    if request.path.startswith("/api/"):  # the read API answers in RFC 9457 problem+json
+        from app.api.problems import problem_response
+
+        return problem_response(status, detail)
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
         return jsonify(error=title, detail=detail or message), status
     return render_template("error.html", title=title, message=detail or message, status=status), status

@@ -32,9 +32,7 @@ from .http import HttpClient, parse_retry_after
 log = logging.getLogger(__name__)
 
 DEFAULT_CONNECT_URL = "https://connect.visma.com"
-INTERACTIVE_SCOPES = (
-    "openid email profile offline_access tenants vismanet_erp_interactive_api:read"
-)
+INTERACTIVE_SCOPES = "openid email profile offline_access tenants vismanet_erp_interactive_api:read"
 SERVICE_SCOPE = "vismanet_erp_service_api:read"
 DEFAULT_EXPIRES_IN = 3600  # Visma's usual access-token lifetime, used when none is given
 
@@ -161,8 +159,9 @@ class VismaConnect:
         )
         return oauth
 
-    def _token_call(self, call: Callable[[_ConnectOAuth], Any], *, tenant_id: str | None = None,
-                    **kwargs: Any) -> Token:
+    def _token_call(
+        self, call: Callable[[_ConnectOAuth], Any], *, tenant_id: str | None = None, **kwargs: Any
+    ) -> Token:
         """Run one token-endpoint request through Authlib, mapping every failure to our errors."""
         oauth = self._oauth(**kwargs)
 
@@ -336,8 +335,10 @@ class VismaConnect:
             except Throttled as exc:
                 if not resend or attempt >= policy.max_attempts:
                     raise
-                wait = exc.retry_after if exc.retry_after is not None else policy.backoff(
-                    attempt, self.http.rng
+                wait = (
+                    exc.retry_after
+                    if exc.retry_after is not None
+                    else policy.backoff(attempt, self.http.rng)
                 )
                 if wait > policy.max_wait:
                     raise
@@ -359,8 +360,9 @@ def token_error_from_oauth(exc: OAuthError, *, tenant_id: str | None = None) -> 
     if code == "invalid_tenant":
         return CompanyAccessWithdrawn(text, fault_code=code, tenant_id=tenant_id)
     if code in ("invalid_client", "unauthorized_client", "invalid_scope"):
-        return ConfigurationError(f"Visma Connect avviste appens oppsett ({code}): {text}",
-                                  fault_code=code)
+        return ConfigurationError(
+            f"Visma Connect avviste appens oppsett ({code}): {text}", fault_code=code
+        )
     return ApiError(text, fault_code=code)
 
 
@@ -370,10 +372,8 @@ class _UserToken:
     def __init__(self, access_token: str) -> None:
         self._token = access_token
 
-    def access_token(self, reject: str | None = None) -> str:
-        if reject is not None:
-            raise TokenExpired("Tilgangstokenet er utløpt; forny det og prøv igjen.", status=401)
-        return self._token
+    def access_token(self, reject: str | None = None) -> str | None:
+        return None if reject is not None else self._token  # only the caller can refresh it
 
     def unauthorized(self, message: str, status: int) -> VismaError:
         return TokenExpired(message, status=status)
@@ -387,7 +387,11 @@ class ServiceTokens:
     """
 
     def __init__(
-        self, connect: VismaConnect, *, margin: float = 60.0, clock: Callable[[], float] | None = None
+        self,
+        connect: VismaConnect,
+        *,
+        margin: float = 60.0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.connect = connect
         self.margin = margin

@@ -142,7 +142,14 @@ class VismaClient:
         return f"VismaClient(connect={self.connect.endpoints.base!r}, api={self.api_url!r})"
 
     def close(self) -> None:
+        """Close the pooled connections."""
         self.http.session.close()
+
+    def __enter__(self) -> VismaClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- the interactive flow -------------------------------------------------------------
 

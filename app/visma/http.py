@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Protocol
 
 import requests
@@ -170,8 +171,8 @@ class RateBudget:
 class TokenProvider(Protocol):
     """Gives the bearer token for requests, and a fresh one after a 401."""
 
-    def access_token(self, reject: str | None = None) -> str:
-        """The current access token; a new one when ``reject`` is the cached one."""
+    def access_token(self, reject: str | None = None) -> str | None:
+        """The current access token; after a 401 (``reject``) a new one, or None if none can be had."""
 
     def unauthorized(self, message: str, status: int) -> VismaError:
         """The error to raise when a fresh token is still refused."""
@@ -193,6 +194,7 @@ class HttpClient:
     ) -> None:
         if session is None:
             session = requests.Session()
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # stateless
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
@@ -313,8 +315,10 @@ class HttpClient:
 
             if status == 401 and not refreshed:
                 refreshed = True
-                access_token = token.access_token(reject=access_token)
-                continue
+                fresh = token.access_token(reject=access_token)
+                if fresh and fresh != access_token:
+                    access_token = fresh
+                    continue
 
             if status >= 500:
                 failures += 1
@@ -352,7 +356,9 @@ def _client_error(response: requests.Response, token: TokenProvider) -> VismaErr
         return CompanyAccessWithdrawn(
             message or "No license for this company.", status=status, fault_code=fault
         )
-    return ApiError(message or f"Visma.net svarte med feil {status}.", status=status, fault_code=fault)
+    return ApiError(
+        message or f"Visma.net svarte med feil {status}.", status=status, fault_code=fault
+    )
 
 
 def _safe_params(params: Mapping[str, Any] | None) -> dict[str, Any]:

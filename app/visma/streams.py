@@ -28,9 +28,7 @@ Fetch = Callable[[str, Mapping[str, Any]], Any]
 T = TypeVar("T")
 
 CONDITIONS = frozenset({">", "<", ">=", "<="})
-_VISMA_DATETIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}:\d{2}(\.\d{1,3})?)?$"
-)
+_VISMA_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}:\d{2}(\.\d{1,3})?)?$")
 
 
 class InvalidParameters(ValueError):
@@ -136,19 +134,33 @@ class PageNumberPaginator(Paginator):
     def pages(self, stream: Stream, params: dict[str, Any]) -> Iterator[Page]:
         size = stream.page_size
         number = 1
+        first_total: int | None = None
         while True:
             page, total, size = self._fetch(stream, params, number, size)
             count = stream.count_items(page)
             if not page:
                 return
+            if first_total is None:
+                first_total = total
+            elif total is not None and total != first_total:
+                # Offset paging over data that changed: rows may have shifted between pages.
+                raise MalformedResponse(
+                    f"{stream.path}: totalCount changed from {first_total} to {total} while "
+                    "paging; the data changed during the read, run it again"
+                )
             last = total is not None and number * size >= total
             if count < size and not last:
                 if total is None:  # no metadata: a short page can only be the last one
                     yield page
                     return
                 if self.refetch_short_page:
-                    log.warning("%s page %d short (%d < %d); fetching again",
-                                stream.path, number, count, size)
+                    log.warning(
+                        "%s page %d short (%d < %d); fetching again",
+                        stream.path,
+                        number,
+                        count,
+                        size,
+                    )
                     page, total, size = self._fetch(stream, params, number, size)
                     count = stream.count_items(page)
                     last = total is not None and number * size >= total

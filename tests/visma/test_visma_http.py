@@ -38,20 +38,36 @@ def org_calls(mocked):
 
 
 def test_429_waits_exactly_retry_after_then_succeeds(api, mocked, fake_time):
-    mocked.add(responses.GET, ORG, status=429, headers={"Retry-After": "7"},
-               json={"Message": "API calls quota exceeded!"})
+    mocked.add(
+        responses.GET,
+        ORG,
+        status=429,
+        json={"Message": "API calls quota exceeded!"},
+        headers={
+            "Retry-After": "7",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": "7",
+            "X-RateLimit-Limit": "500",
+        },
+    )
     mocked.add(responses.GET, ORG, json=ORG_BODY)
     assert api.organization() == ORG_BODY
-    assert fake_time.sleeps == [7.0]
+    assert fake_time.sleeps == [7.0]  # exactly Retry-After, no extra pacing on top
     assert api.rate_limit.throttled == 1
+    assert api.rate_limit.remaining == 0  # what the 429 said, for the "throttling seen" view
 
 
 def test_429_gives_up_with_throttled_and_visma_message(make_client, mocked, fake_time):
     visma = make_client(retry=RetryPolicy(max_throttle_retries=2))
     add_service_token(mocked)
     for _ in range(3):
-        mocked.add(responses.GET, ORG, status=429, headers={"Retry-After": "3"},
-                   json={"Message": "API calls quota exceeded! maximum admitted 500 per 1h."})
+        mocked.add(
+            responses.GET,
+            ORG,
+            status=429,
+            headers={"Retry-After": "3"},
+            json={"Message": "API calls quota exceeded! maximum admitted 500 per 1h."},
+        )
     with pytest.raises(Throttled) as info:
         visma.tenant_api(TENANT).organization()
     assert info.value.retry_after == 3.0
@@ -115,9 +131,18 @@ def test_timeouts_are_passed_to_requests(make_client, mocked):
 
 
 def test_4xx_is_not_retried_and_keeps_visma_message(api, mocked, fake_time):
-    mocked.add(responses.GET, ORG, status=400, json={
-        "ExceptionType": "IPPException", "ExceptionMessage": "Invalid periodId 2025-13",
-        "ExceptionFaultCode": "12006", "ExceptionMessageID": "12006_abc", "ExceptionDetails": ""})
+    mocked.add(
+        responses.GET,
+        ORG,
+        status=400,
+        json={
+            "ExceptionType": "IPPException",
+            "ExceptionMessage": "Invalid periodId 2025-13",
+            "ExceptionFaultCode": "12006",
+            "ExceptionMessageID": "12006_abc",
+            "ExceptionDetails": "",
+        },
+    )
     with pytest.raises(ApiError) as info:
         api.organization()
     assert info.value.message == "Invalid periodId 2025-13"
@@ -126,9 +151,16 @@ def test_4xx_is_not_retried_and_keeps_visma_message(api, mocked, fake_time):
 
 
 def test_403_no_license_is_company_access_withdrawn(api, mocked):
-    mocked.add(responses.GET, ORG, status=403, json={
-        "ExceptionType": "IPPException", "ExceptionMessage": "No license for this company.",
-        "ExceptionFaultCode": "12027"})
+    mocked.add(
+        responses.GET,
+        ORG,
+        status=403,
+        json={
+            "ExceptionType": "IPPException",
+            "ExceptionMessage": "No license for this company.",
+            "ExceptionFaultCode": "12027",
+        },
+    )
     with pytest.raises(CompanyAccessWithdrawn, match="No license for this company."):
         api.organization()
 
@@ -163,8 +195,12 @@ def test_non_json_body_is_retried_then_malformed(api, mocked):
 
 
 def test_calls_counted_and_rate_headers_recorded(visma, api, mocked):
-    headers = {"X-RateLimit-Limit": "15000", "X-RateLimit-Remaining": "14990",
-               "X-RateLimit-Reset": "1800", "X-RateLimit-Policy": "15000;w=3600"}
+    headers = {
+        "X-RateLimit-Limit": "15000",
+        "X-RateLimit-Remaining": "14990",
+        "X-RateLimit-Reset": "1800",
+        "X-RateLimit-Policy": "15000;w=3600",
+    }
     mocked.add(responses.GET, ORG, status=500, json=IPP_500, headers=headers)
     mocked.add(responses.GET, ORG, json=ORG_BODY, headers=headers)
     api.organization()
@@ -181,9 +217,16 @@ def test_calls_counted_and_rate_headers_recorded(visma, api, mocked):
 
 def test_rate_budget_slows_down_before_429(api, mocked, fake_time):
     for remaining in (1000, 4, 3, 2):
-        mocked.add(responses.GET, ORG, json=ORG_BODY, headers={
-            "X-RateLimit-Limit": "15000", "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": "100"})
+        mocked.add(
+            responses.GET,
+            ORG,
+            json=ORG_BODY,
+            headers={
+                "X-RateLimit-Limit": "15000",
+                "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset": "100",
+            },
+        )
     api.organization()  # remaining 1000: plenty
     api.organization()  # remaining 4 of reserve 300: spread over the 100 s left
     assert fake_time.sleeps == []
@@ -204,8 +247,12 @@ def test_rate_budget_spent_waits_for_reset_or_raises(visma, mocked, fake_time):
     assert budget.reserve() == (0.0, False)
 
     add_service_token(mocked)
-    mocked.add(responses.GET, ORG, json=ORG_BODY,
-               headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3000"})
+    mocked.add(
+        responses.GET,
+        ORG,
+        json=ORG_BODY,
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3000"},
+    )
     api = visma.tenant_api(TENANT)
     api.organization()
     with pytest.raises(Throttled) as info:
@@ -216,8 +263,12 @@ def test_rate_budget_spent_waits_for_reset_or_raises(visma, mocked, fake_time):
 
 def test_rate_budget_is_per_tenant(visma, mocked, fake_time):
     add_service_token(mocked)
-    mocked.add(responses.GET, ORG, json=ORG_BODY,
-               headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3000"})
+    mocked.add(
+        responses.GET,
+        ORG,
+        json=ORG_BODY,
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3000"},
+    )
     visma.tenant_api(TENANT).organization()
     mocked.add(responses.GET, ORG, json=ORG_BODY)
     visma.tenant_api("other-tenant").organization()
@@ -230,12 +281,19 @@ def test_rate_budget_is_per_tenant(visma, mocked, fake_time):
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (b'{"ExceptionType":"IPPException","ExceptionMessage":"No license for this company.",'
-         b'"ExceptionFaultCode":"12027"}', ("No license for this company.", "12027")),
-        (b'{"Message":"Authorization has been denied for this request."}',
-         ("Authorization has been denied for this request.", None)),
-        (b'{"error":"invalid_grant","error_description":"Refresh token is expired"}',
-         ("Refresh token is expired", "invalid_grant")),
+        (
+            b'{"ExceptionType":"IPPException","ExceptionMessage":"No license for this company.",'
+            b'"ExceptionFaultCode":"12027"}',
+            ("No license for this company.", "12027"),
+        ),
+        (
+            b'{"Message":"Authorization has been denied for this request."}',
+            ("Authorization has been denied for this request.", None),
+        ),
+        (
+            b'{"error":"invalid_grant","error_description":"Refresh token is expired"}',
+            ("Refresh token is expired", "invalid_grant"),
+        ),
         (b'{"error":"invalid_tenant"}', ("invalid_tenant", "invalid_tenant")),
         (b"", (None, None)),
         (None, (None, None)),

@@ -44,5 +44,7 @@ class SimulatorConfig:
     latency: float = 0.0
     """Seconds added to every ERP API call."""
 
+    issuer: str | None = None
+    """Pin `iss` (and the discovery URLs) to this base URL; None: the host the request used."""
     secret_key: str | None = None
     """Signs the simulator's own session cookie; random per instance when None."""

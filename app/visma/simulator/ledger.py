@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import calendar
+import copy
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable
@@ -170,7 +171,8 @@ class Batch:
 
     def as_json(self, lines: Iterable[Line] | None = None) -> dict:
         data = self.header_json()
-        data["journalTransactionLines"] = [line_json(line) for line in (lines or self.lines)]
+        data["journalTransactionLines"] = [
+            line_json(line) for line in (self.lines if lines is None else lines)]
         return data
 
 
@@ -413,7 +415,7 @@ class Ledger:
         return {
             "accounts": [a.as_json() for a in self.accounts.values()],
             "financialPeriods": self.financial_periods(),
-            "generalLedgerBalances": self.gl_balances(),
+            "generalLedgerBalances": copy.deepcopy(self.gl_balances()),
             "journalTransactions": [
                 b.as_json() for b in self.batches.values() if b.status != "Voided"],
             "customers": [p.as_json() for p in self.customers.values()],

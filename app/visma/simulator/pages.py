@@ -68,12 +68,18 @@ LOGIN = """
 </form>
 <h2>Simulated Visma users</h2>
 <table>
-  <tr><th>Email</th><th>Name</th><th>Companies</th></tr>
+  <tr><th>Email</th><th>Name</th><th>Companies</th><th></th></tr>
   {% for user in users %}
-  <tr><td>{{ user.email }}</td><td>{{ user.name }}</td><td>{{ user.companies|join(", ") }}</td></tr>
+  <tr><td>{{ user.email }}</td><td>{{ user.name }}</td><td>{{ user.companies|join(", ") }}</td>
+    <td><form method="post" action="{{ url_for('identity.login') }}">
+      <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+      <input type="hidden" name="next" value="{{ next }}">
+      <input type="hidden" name="email" value="{{ user.email }}">
+      <input type="hidden" name="password" value="{{ user.password }}">
+      <button type="submit">Sign in as {{ user.name }}</button></form></td></tr>
   {% endfor %}
 </table>
-<p class="muted">Every demo user's password is <code>visma-demo</code>.</p>
+<p class="muted">The demo users' password is <code>visma-demo</code>.</p>
 """
 
 CONSENT = """

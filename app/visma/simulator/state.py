@@ -131,6 +131,8 @@ class Faults:
     """...for the next this many calls (0: the timeout fault is off)."""
     malformed_pages: int = 0
     """The next this many list calls answer 200 with invalid JSON."""
+    default_page_size: int = 100
+    max_page_size: int = 1000
     access_token_lifetime: int = 3600
     refresh_grace_period: int = 0
     refresh_sliding_lifetime: int = 30 * 86400
@@ -327,6 +329,64 @@ class SimulatorState:
                              if not (c[0] == user.sub and (client_id is None or c[1] == client_id))}
             return count
 
+    # Data mutations: each keeps balances consistent and advances lastModifiedDateTime.
+
+    def _mutate(self, tenant_id: str, method: str, *args, **kwargs):
+        with self.lock:
+            return getattr(self.ledger(tenant_id), method)(*args, **kwargs)
+
+    def add_account(self, tenant_id: str, number: str, description: str,
+                    type: str | None = None, active: bool = True) -> dict:
+        """A new account (type from the NS 4102 class when omitted)."""
+        return self._mutate(tenant_id, "add_account", number, description, type, active)
+
+    def update_account(self, tenant_id: str, number: str, *, description: str | None = None,
+                       type: str | None = None, active: bool | None = None) -> dict:
+        """Change or deactivate (active=False) an account."""
+        return self._mutate(tenant_id, "update_account", number, description=description,
+                            type=type, active=active)
+
+    def delete_account(self, tenant_id: str, number: str) -> None:
+        """Delete an account without transactions (Conflict otherwise); it leaves /v1/account."""
+        return self._mutate(tenant_id, "delete_account", number)
+
+    def add_voucher(self, tenant_id: str, lines: list[dict], *, transaction_date: str | None = None,
+                    description: str = "Bilag", module: str = "GL") -> dict:
+        """Post a balanced batch: lines of {accountNumber, debitAmount | creditAmount, ...}."""
+        return self._mutate(tenant_id, "add_voucher", lines, transaction_date=transaction_date,
+                            description=description, module=module)
+
+    def void_voucher(self, tenant_id: str, batch_number: str) -> dict:
+        """Status Voided: stays listed (newer lastModifiedDateTime) but leaves the balances."""
+        return self._mutate(tenant_id, "void_voucher", batch_number)
+
+    def delete_voucher(self, tenant_id: str, batch_number: str) -> None:
+        """Remove a batch entirely (only a full pass of its period shows it is gone)."""
+        return self._mutate(tenant_id, "delete_voucher", batch_number)
+
+    def add_customer(self, tenant_id: str, name: str, corporate_id: str = "",
+                     number: str | None = None, status: str = "Active") -> dict:
+        return self._mutate(tenant_id, "add_party", "customer", name, corporate_id, number, status)
+
+    def update_customer(self, tenant_id: str, number: str, **changes) -> dict:
+        """changes: name, status (Active/Inactive/Hold), corporate_id."""
+        return self._mutate(tenant_id, "update_party", "customer", number, **changes)
+
+    def add_supplier(self, tenant_id: str, name: str, corporate_id: str = "",
+                     number: str | None = None, status: str = "Active") -> dict:
+        return self._mutate(tenant_id, "add_party", "supplier", name, corporate_id, number, status)
+
+    def update_supplier(self, tenant_id: str, number: str, **changes) -> dict:
+        """changes: name, status (Active/Inactive/Hold), corporate_id."""
+        return self._mutate(tenant_id, "update_party", "supplier", number, **changes)
+
+    def tenant_id(self, name: str) -> str:
+        """The tenant id of the company with this name (demo convenience)."""
+        for company in self.companies.values():
+            if company.name == name:
+                return company.tenant_id
+        raise NotFound(f"No company named {name!r}.")
+
     def truth(self, tenant_id: str) -> dict:
         """What a correct full extraction of the tenant holds (see README: ground truth)."""
         with self.lock:
@@ -337,6 +397,7 @@ class SimulatorState:
         c = self.config
         return Faults(throttle_limit=c.throttle_limit, throttle_window=c.throttle_window,
                       error_rate=c.error_rate, latency=c.latency,
+                      default_page_size=c.default_page_size, max_page_size=c.max_page_size,
                       access_token_lifetime=c.access_token_lifetime,
                       refresh_grace_period=c.refresh_grace_period,
                       refresh_sliding_lifetime=c.refresh_sliding_lifetime,

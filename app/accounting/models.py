@@ -1,0 +1,261 @@
+"""The synced accounting data (regnskapsdata) per client, keyed by the source's natural keys.
+
+Visibility — generations
+    Every synced row carries ``generation``. ``DatasetState.current_generation`` (per client and
+    data set) says which generation readers see; ``app.accounting.queries.current_rows`` is the
+    one helper that applies it (and hides tombstones). Incremental syncs and test-data sends
+    upsert into the current generation page by page. A full sync writes generation N+1 page by
+    page (invisible to readers), then one short transaction carries forward as tombstones the
+    rows N had and N+1 lacks, and flips every data set of the client to N+1 at once; generation
+    N is deleted afterwards. Readers therefore see the old copy or the new one, never a mix.
+    Rows of an unfinished full sync (killed mid-stream) are above the current generation, so
+    nobody sees them; the next full sync deletes them first.
+
+Per row
+    ``changed_at`` is when OUR copy of the row last changed: set when a row appears, when its
+    values change (compared by ``row_hash``) or when it is deleted; an unchanged re-read keeps it.
+    ``deleted_at`` marks a tombstone: a row that disappeared from the source (or a voided
+    journal batch) stays so readers with ``changed_since`` learn about deletions; normal reads
+    exclude it; ``app.accounting.store.purge_tombstones`` drops old ones. ``id`` is an integer
+    surrogate that is never reused (AUTOINCREMENT on SQLite), for stable cursor pagination.
+
+Money is ``Numeric(18, 2)``; source timestamps (``lastModifiedDateTime``) are kept as UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from app.db_types import UTCDateTime, utcnow
+from app.extensions import db
+
+Money = Numeric(18, 2)
+
+
+class SyncedRow:
+    """Columns every synced table shares (see the module docstring)."""
+
+    natural_key: tuple[str, ...] = ()
+    """Column names of the source's natural key (unique per client and generation)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+    @declared_attr
+    def client_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy's declared_attr signature
+        return mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+
+    generation: Mapped[int] = mapped_column(default=0)
+    row_hash: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source_modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @classmethod
+    def table_args(cls, short: str, *keys: str) -> tuple:
+        return (
+            UniqueConstraint("client_id", "generation", *keys, name=f"uq_{short}_natural_key"),
+            Index(f"ix_{short}_client_changed", "client_id", "changed_at"),
+            {"sqlite_autoincrement": True},
+        )
+
+
+class Account(SyncedRow, db.Model):
+    """Chart of accounts (``/v1/account``)."""
+
+    __tablename__ = "accounting_account"
+    natural_key = ("account_number",)
+    __table_args__ = SyncedRow.table_args("accounting_account", *natural_key)
+
+    account_number: Mapped[str] = mapped_column(String(30))  # accountCD
+    account_id: Mapped[int | None]  # Visma's internal accountID
+    description: Mapped[str] = mapped_column(String(300), default="")
+    type: Mapped[str | None] = mapped_column(String(30))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class FinancialPeriod(SyncedRow, db.Model):
+    """Financial periods (``/v1/financialPeriod``), keyed YYYYPP."""
+
+    __tablename__ = "accounting_period"
+    natural_key = ("period",)
+    __table_args__ = SyncedRow.table_args("accounting_period", *natural_key)
+
+    period: Mapped[str] = mapped_column(String(6))
+    year: Mapped[int]
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(String(100), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    closed_in_gl: Mapped[bool] = mapped_column(default=False)
+
+
+class GLBalance(SyncedRow, db.Model):
+    """General-ledger balance per period, account, branch and ledger (``/v2/generalLedgerBalance``)."""
+
+    __tablename__ = "accounting_gl_balance"
+    natural_key = ("period", "account_number", "branch_number", "ledger_id")
+    __table_args__ = SyncedRow.table_args("accounting_gl_balance", *natural_key)
+
+    period: Mapped[str] = mapped_column(String(6))
+    account_number: Mapped[str] = mapped_column(String(30))
+    branch_number: Mapped[str] = mapped_column(String(30), default="")
+    ledger_id: Mapped[str] = mapped_column(String(30), default="")
+    account_description: Mapped[str] = mapped_column(String(300), default="")
+    account_type: Mapped[str | None] = mapped_column(String(30))
+    branch_name: Mapped[str] = mapped_column(String(200), default="")
+    ledger_description: Mapped[str] = mapped_column(String(200), default="")
+    currency: Mapped[str | None] = mapped_column(String(3))
+    beginning_balance: Mapped[Decimal] = mapped_column(Money, default=0)
+    period_debit: Mapped[Decimal] = mapped_column(Money, default=0)
+    period_credit: Mapped[Decimal] = mapped_column(Money, default=0)
+    ytd_balance: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class JournalBatch(SyncedRow, db.Model):
+    """A journal transaction batch (``/v2/journaltransaction``), whole: merged across pages."""
+
+    __tablename__ = "accounting_journal_batch"
+    natural_key = ("module", "batch_number")
+    __table_args__ = SyncedRow.table_args("accounting_journal_batch", *natural_key)
+
+    module: Mapped[str] = mapped_column(String(10))
+    batch_number: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="")
+    transaction_date: Mapped[date | None] = mapped_column(Date)
+    period: Mapped[str] = mapped_column(String(6), index=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    currency: Mapped[str | None] = mapped_column(String(3))
+    debit_total: Mapped[Decimal] = mapped_column(Money, default=0)
+    credit_total: Mapped[Decimal] = mapped_column(Money, default=0)
+    line_count: Mapped[int] = mapped_column(default=0)
+
+
+class JournalLine(SyncedRow, db.Model):
+    """One line of a journal batch; belongs to its batch by (module, batch_number)."""
+
+    __tablename__ = "accounting_journal_line"
+    natural_key = ("module", "batch_number", "line_number")
+    parent_key = ("module", "batch_number")
+    __table_args__ = SyncedRow.table_args("accounting_journal_line", *natural_key)
+
+    module: Mapped[str] = mapped_column(String(10))
+    batch_number: Mapped[str] = mapped_column(String(30))
+    line_number: Mapped[int]
+    period: Mapped[str] = mapped_column(String(6))
+    account_number: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    debit: Mapped[Decimal] = mapped_column(Money, default=0)
+    credit: Mapped[Decimal] = mapped_column(Money, default=0)
+    reference_number: Mapped[str] = mapped_column(String(100), default="")
+    vat_code: Mapped[str] = mapped_column(String(30), default="")
+    customer_supplier: Mapped[str] = mapped_column(String(30), default="")
+
+
+class _Party(SyncedRow):
+    natural_key = ("number",)
+
+    number: Mapped[str] = mapped_column(String(30))
+    internal_id: Mapped[int | None]
+    name: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="")
+    corporate_id: Mapped[str] = mapped_column(String(30), default="")
+    vat_registration_id: Mapped[str] = mapped_column(String(40), default="")
+
+
+class LedgerCustomer(_Party, db.Model):
+    """The company's customers (``/v1/customer``); "Ledger" tells them from Sticos's Customer."""
+
+    __tablename__ = "accounting_customer"
+    __table_args__ = SyncedRow.table_args("accounting_customer", *_Party.natural_key)
+
+
+class LedgerSupplier(_Party, db.Model):
+    """Suppliers (``/v1/supplier``)."""
+
+    __tablename__ = "accounting_supplier"
+    __table_args__ = SyncedRow.table_args("accounting_supplier", *_Party.natural_key)
+
+
+class _PartyBalance(SyncedRow):
+    natural_key = ("party_number",)
+
+    party_number: Mapped[str] = mapped_column(String(30))
+    party_internal_id: Mapped[int | None]
+    party_name: Mapped[str] = mapped_column(String(300), default="")
+    from_period: Mapped[str | None] = mapped_column(String(6))
+    to_period: Mapped[str | None] = mapped_column(String(6))
+    begin_balance: Mapped[Decimal] = mapped_column(Money, default=0)
+    ytd_balance: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class LedgerCustomerBalance(_PartyBalance, db.Model):
+    """Customer balances (``/v2/customer/balance``)."""
+
+    __tablename__ = "accounting_customer_balance"
+    __table_args__ = SyncedRow.table_args("accounting_customer_balance", "party_number")
+
+
+class LedgerSupplierBalance(_PartyBalance, db.Model):
+    """Supplier balances (``/v2/supplier/balance``)."""
+
+    __tablename__ = "accounting_supplier_balance"
+    __table_args__ = SyncedRow.table_args("accounting_supplier_balance", "party_number")
+
+
+class Organization(db.Model):
+    """The company itself (``/v1/organization``): one row per client, overwritten."""
+
+    __tablename__ = "accounting_organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("client.id", ondelete="CASCADE"), unique=True
+    )
+    name: Mapped[str] = mapped_column(String(300), default="")
+    corporate_id: Mapped[str | None] = mapped_column(String(30))
+    vat_registration_id: Mapped[str | None] = mapped_column(String(40))
+    base_currency: Mapped[str | None] = mapped_column(String(3))
+    default_country: Mapped[str | None] = mapped_column(String(2))
+    source_modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DatasetState(db.Model):
+    """Per client and data set: visible generation, incremental bookmark and freshness."""
+
+    __tablename__ = "accounting_dataset_state"
+    __table_args__ = (
+        UniqueConstraint("client_id", "dataset", name="uq_accounting_dataset_state_client_dataset"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    dataset: Mapped[str] = mapped_column(String(40))
+    current_generation: Mapped[int] = mapped_column(default=0)
+    # The newest source lastModifiedDateTime whose rows are committed; incremental reads
+    # start a look-back before it. Advanced only together with the rows it covers.
+    bookmark: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Freshness: when this data set last became equal to the source.
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    full_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    row_count: Mapped[int | None]
+    # Figures the accounting checks compare run to run (e.g. totals per period).
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+SYNCED_MODELS: dict[str, type[SyncedRow]] = {
+    "accounts": Account,
+    "periods": FinancialPeriod,
+    "gl_balances": GLBalance,
+    "journal_batches": JournalBatch,
+    "journal_lines": JournalLine,
+    "customers": LedgerCustomer,
+    "suppliers": LedgerSupplier,
+    "customer_balances": LedgerCustomerBalance,
+    "supplier_balances": LedgerSupplierBalance,
+}
+"""Every synced table by data-set name (the names used in counts and DatasetState)."""

@@ -1,0 +1,56 @@
+"""Reading the synced data: the ONE place that knows which rows readers may see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+
+from app.accounting.models import SYNCED_MODELS, DatasetState, SyncedRow
+from app.accounting.store import DATASET_OF
+
+
+def visible_generation(model: type[SyncedRow], client_id):
+    """A scalar subquery: the generation of ``model``'s data set readers see for the client."""
+    return (
+        select(func.coalesce(func.max(DatasetState.current_generation), 0))
+        .where(DatasetState.client_id == client_id, DatasetState.dataset == DATASET_OF[model])
+        .scalar_subquery()
+    )
+
+
+def current_rows(
+    model: type[SyncedRow],
+    client_id,
+    *,
+    include_deleted: bool = False,
+    changed_since: datetime | None = None,
+) -> Select:
+    """``select(model)`` narrowed to the client's visible copy, ordered by ``id``.
+
+    Tombstones (rows deleted in the source) are excluded unless ``include_deleted`` — readers
+    following ``changed_since`` should include them to learn about deletions.
+    """
+    query = select(model).where(
+        model.client_id == client_id,
+        model.generation == visible_generation(model, client_id),
+    )
+    if not include_deleted:
+        query = query.where(model.deleted_at.is_(None))
+    if changed_since is not None:
+        query = query.where(model.changed_at > changed_since)
+    return query.order_by(model.id)
+
+
+def freshness(client_id: int) -> dict[str, datetime | None]:
+    """Per data set: when it last became equal to the source (None: never synced)."""
+    from app.extensions import db
+
+    found = dict(
+        db.session.execute(
+            select(DatasetState.dataset, DatasetState.synced_at).where(
+                DatasetState.client_id == client_id
+            )
+        ).all()
+    )
+    return {name: found.get(name) for name in SYNCED_MODELS}

@@ -1,0 +1,321 @@
+"""Writing synced rows: bulk upserts page by page, tombstones, and the full-sync generation flip.
+
+See ``app.accounting.models`` for the visibility scheme. Every function here works on one
+client; callers commit (page by page) unless a function says it commits itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, exists, func, insert, literal, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from app.accounting.models import SYNCED_MODELS, DatasetState, SyncedRow
+from app.extensions import db
+
+BOOKKEEPING = ("id", "client_id", "generation", "row_hash", "changed_at", "deleted_at")
+CHUNK = 500  # ids per UPDATE/DELETE … IN (…)
+
+DATASET_OF: dict[type, str] = {model: name for name, model in SYNCED_MODELS.items()}
+
+
+def value_columns(model: type[SyncedRow]) -> list[str]:
+    """Columns that carry the source's values (compared through ``row_hash``)."""
+    skip = set(BOOKKEEPING) | set(model.natural_key) | {"source_modified_at"}
+    return [c.name for c in model.__table__.columns if c.name not in skip]
+
+
+def row_hash(model: type[SyncedRow], row: Mapping[str, Any]) -> str:
+    """A stable digest of a row's values (not its keys or bookkeeping)."""
+    values = tuple(_canonical(row.get(name)) for name in value_columns(model))
+    return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    # Decimal('10') and Decimal('10.00') must hash alike; so must 10 and 10.0.
+    if hasattr(value, "quantize") or isinstance(value, float):
+        return f"{float(value):.2f}"
+    return value
+
+
+def _insert(model: type[SyncedRow]):
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(model.__table__)
+
+
+def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# -- generations -----------------------------------------------------------------------------
+
+
+def current_generation(client_id: int, dataset: str) -> int:
+    """The generation readers see for one client's data set (0 before anything was synced)."""
+    value = db.session.scalar(
+        select(DatasetState.current_generation).where(
+            DatasetState.client_id == client_id, DatasetState.dataset == dataset
+        )
+    )
+    return value or 0
+
+
+def dataset_state(client_id: int, dataset: str) -> DatasetState:
+    """The DatasetState row, created (unflushed) when missing."""
+    state = db.session.scalar(
+        select(DatasetState).where(
+            DatasetState.client_id == client_id, DatasetState.dataset == dataset
+        )
+    )
+    if state is None:
+        state = DatasetState(client_id=client_id, dataset=dataset, current_generation=0, figures={})
+        db.session.add(state)
+    return state
+
+
+def begin_full_sync(client_id: int) -> tuple[int, int]:
+    """Prepare a full sync: drop rows of an unfinished earlier one; return (current, new) gen."""
+    current = max(
+        (current_generation(client_id, name) for name in SYNCED_MODELS), default=0
+    )
+    for model in SYNCED_MODELS.values():
+        db.session.execute(
+            delete(model).where(model.client_id == client_id, model.generation > current)
+        )
+    db.session.commit()
+    return current, current + 1
+
+
+def finish_full_sync(
+    client_id: int,
+    *,
+    old: int,
+    new: int,
+    now: datetime,
+    bookmarks: Mapping[str, datetime | None],
+) -> dict[str, int]:
+    """Carry tombstones forward, flip every data set to ``new`` in ONE transaction (committed),
+    then delete generation ``old``. Returns the rows removed from the source per data set."""
+    removed: dict[str, int] = {}
+    for name, model in SYNCED_MODELS.items():
+        removed[name] = _carry_tombstones(model, client_id, old, new, now)
+    for name, model in SYNCED_MODELS.items():
+        state = dataset_state(client_id, name)
+        state.current_generation = new
+        state.bookmark = bookmarks.get(name)
+        state.synced_at = now
+        state.full_synced_at = now
+        state.row_count = _live_count(model, client_id, new)
+    db.session.commit()  # the flip: readers now see generation `new`
+    for model in SYNCED_MODELS.values():
+        db.session.execute(
+            delete(model).where(model.client_id == client_id, model.generation < new)
+        )
+        db.session.commit()
+    return removed
+
+
+def _live_count(model: type[SyncedRow], client_id: int, generation: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(model)
+        .where(
+            model.client_id == client_id,
+            model.generation == generation,
+            model.deleted_at.is_(None),
+        )
+    )
+
+
+def _carry_tombstones(
+    model: type[SyncedRow], client_id: int, old: int, new: int, now: datetime
+) -> int:
+    """Copy into ``new`` every row of ``old`` that ``new`` lacks, as a tombstone."""
+    table = model.__table__
+    prev = aliased(model, name="prev")
+    nxt = aliased(model, name="nxt")
+    missing = ~exists().where(
+        nxt.client_id == client_id,
+        nxt.generation == new,
+        *(getattr(nxt, k) == getattr(prev, k) for k in model.natural_key),
+    )
+    newly_gone = db.session.scalar(
+        select(func.count())
+        .select_from(prev)
+        .where(
+            prev.client_id == client_id,
+            prev.generation == old,
+            prev.deleted_at.is_(None),
+            missing,
+        )
+    )
+    columns = [c.name for c in table.columns if c.name != "id"]
+    selected = []
+    for name in columns:
+        if name == "generation":
+            selected.append(literal(new).label(name))
+        elif name == "changed_at":
+            selected.append(
+                case((prev.deleted_at.is_(None), literal(now, type_=table.c.changed_at.type)),
+                     else_=prev.changed_at).label(name)
+            )
+        elif name == "deleted_at":
+            selected.append(
+                func.coalesce(prev.deleted_at, literal(now, type_=table.c.deleted_at.type)).label(
+                    name
+                )
+            )
+        else:
+            selected.append(getattr(prev, name))
+    db.session.execute(
+        insert(table).from_select(
+            columns,
+            select(*selected).where(prev.client_id == client_id, prev.generation == old, missing),
+        )
+    )
+    return newly_gone or 0
+
+
+# -- writing pages ---------------------------------------------------------------------------
+
+
+def write_rows(
+    model: type[SyncedRow],
+    client_id: int,
+    generation: int,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    now: datetime,
+    carry_from: int | None = None,
+) -> int:
+    """Bulk-upsert ``rows`` (natural key + values [+ ``deleted_at``]) into ``generation``.
+
+    In place (``carry_from`` None): a row whose values and deleted state are unchanged is not
+    touched at all, so its ``changed_at`` stays. Into a new generation (``carry_from`` = the
+    current one): ``changed_at`` is carried over from the current copy when nothing changed.
+    """
+    if not rows:
+        return 0
+    prepared = []
+    for row in rows:
+        item = dict(row)
+        item["client_id"] = client_id
+        item["generation"] = generation
+        item["row_hash"] = row_hash(model, item)
+        item.setdefault("deleted_at", None)
+        item.setdefault("source_modified_at", None)
+        item["changed_at"] = now
+        prepared.append(item)
+    if carry_from is not None:
+        _carry_changed_at(model, client_id, carry_from, prepared)
+
+    columns = [c.name for c in model.__table__.columns if c.name != "id"]
+    prepared = [{name: item.get(name) for name in columns} for item in prepared]
+    stmt = _insert(model)
+    table = model.__table__
+    updates = {
+        name: stmt.excluded[name]
+        for name in columns
+        if name not in ("client_id", "generation", *model.natural_key)
+    }
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["client_id", "generation", *model.natural_key],
+        set_=updates,
+        where=(table.c.row_hash != stmt.excluded.row_hash)
+        | (table.c.deleted_at.is_(None) != stmt.excluded.deleted_at.is_(None)),
+    )
+    db.session.execute(stmt, prepared)
+    return len(prepared)
+
+
+def _carry_changed_at(
+    model: type[SyncedRow], client_id: int, generation: int, rows: list[dict]
+) -> None:
+    keys = model.natural_key
+    key_cols = [getattr(model, k) for k in keys]
+    wanted = list({tuple(r[k] for k in keys) for r in rows})
+    found: dict[tuple, tuple] = {}
+    for chunk in _chunks(wanted, 300):
+        result = db.session.execute(
+            select(*key_cols, model.row_hash, model.changed_at, model.deleted_at).where(
+                model.client_id == client_id,
+                model.generation == generation,
+                tuple_(*key_cols).in_(chunk) if len(keys) > 1 else key_cols[0].in_(
+                    [k[0] for k in chunk]
+                ),
+            )
+        )
+        for record in result:
+            found[tuple(record[: len(keys)])] = tuple(record[len(keys) :])
+    for row in rows:
+        old = found.get(tuple(row[k] for k in keys))
+        if old is None:
+            continue
+        old_hash, old_changed, old_deleted = old
+        if old_hash == row["row_hash"] and (old_deleted is None) == (row["deleted_at"] is None):
+            row["changed_at"] = old_changed
+            if old_deleted is not None:
+                row["deleted_at"] = old_deleted
+
+
+def live_keys(
+    model: type[SyncedRow], client_id: int, generation: int, *conditions
+) -> dict[tuple, int]:
+    """Natural key -> id of the live (not deleted) rows, optionally narrowed by ``conditions``."""
+    key_cols = [getattr(model, k) for k in model.natural_key]
+    result = db.session.execute(
+        select(model.id, *key_cols).where(
+            model.client_id == client_id,
+            model.generation == generation,
+            model.deleted_at.is_(None),
+            *conditions,
+        )
+    )
+    return {tuple(record[1:]): record[0] for record in result}
+
+
+def tombstone(model: type[SyncedRow], ids: Iterable[int], *, now: datetime) -> int:
+    """Mark rows deleted (they disappeared from the source)."""
+    ids = list(ids)
+    for chunk in _chunks(ids):
+        db.session.execute(
+            update(model)
+            .where(model.id.in_(chunk), model.deleted_at.is_(None))
+            .values(deleted_at=now, changed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)
+
+
+def tombstone_missing(
+    model: type[SyncedRow],
+    client_id: int,
+    generation: int,
+    seen: set[tuple],
+    *conditions,
+    now: datetime,
+) -> list[tuple]:
+    """Tombstone live rows (within ``conditions``) whose key is not in ``seen``; their keys."""
+    gone = {key: row_id for key, row_id in live_keys(model, client_id, generation, *conditions).items()
+            if key not in seen}
+    tombstone(model, gone.values(), now=now)
+    return list(gone)
+
+
+def purge_tombstones(older_than: datetime) -> int:
+    """Delete tombstones older than ``older_than`` (all clients); commits."""
+    removed = 0
+    for model in SYNCED_MODELS.values():
+        result = db.session.execute(
+            delete(model).where(model.deleted_at.is_not(None), model.deleted_at < older_than)
+        )
+        removed += result.rowcount or 0
+        db.session.commit()
+    return removed

@@ -1,0 +1,149 @@
+"""Klienter: find a client in seconds, see how its syncs went, act on one or thousands."""
+
+from flask import flash
+from flask_admin.actions import action
+from sqlalchemy.orm import joinedload
+
+from app.admin.dashboard import INTEGRATION_COLUMNS
+from app.admin.filters import AldriSynkronisert, EldreEnnDager, IdEr, Inneholder, JaNei, Valg
+from app.admin.security import OperatorModelView, flash_bulk
+from app.audit.operations import Actor
+from app.integrations import operations
+from app.integrations.models import Client, Integration
+from app.integrations.presenters import SYNC_RESULT_LABELS
+from app.jobs.models import RUN_KIND_LABELS, RunKind
+
+# The bulk and row actions that queue a run, with the label the customer page uses.
+RUN_ACTIONS = {
+    "sync": RunKind.INCREMENTAL_SYNC,
+    "full_sync": RunKind.FULL_SYNC,
+    "test_data": RunKind.TEST_DATA,
+    "delete_old_accounts": RunKind.DELETE_OLD_ACCOUNTS,
+}
+ROW_LABELS = {
+    "activate": "Aktiver",
+    "deactivate": "Deaktiver",
+    "sync": "Synkroniser",
+    "full_sync": "Full synkronisering",
+    "test_data": "Send testdata til sticos",
+    "delete_old_accounts": "Slett gamle kontoer",
+}
+ROW_CONFIRM = {
+    "deactivate": "Deaktivere klienten? Data som er hentet, beholdes.",
+    "delete_old_accounts": "Slette kontoer Sticos har for klienten som ikke lenger finnes i Visma.net?",
+}
+
+DETAIL_COLUMNS = (
+    "id", "name", "orgnr", "orgnr_valid", "external_id", "integration.customer.name",
+    "integration", "active", "reachable", "is_new", "first_seen_at", "last_seen_at",
+    "unreachable_since", "unreachable_reason", "activated_at", "last_sync_at",
+    "last_sync_result", "last_sync_message", "data_as_of", "test_data_sent_at", "next_sync_at",
+    "consecutive_failures", "needs_attention", "schedule_paused_reason",
+)
+
+
+def _result(view, context, model, name):
+    return SYNC_RESULT_LABELS.get(model.last_sync_result, model.last_sync_result or "–")
+
+
+class ClientView(OperatorModelView):
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_export = True
+    list_template = "admin/client_list.html"
+    details_template = "admin/client_details.html"
+    column_list = ("id", "name", "orgnr", "integration.customer.name", "integration_id",
+                   "active", "reachable", "last_sync_at", "last_sync_result", "data_as_of",
+                   "next_sync_at", "consecutive_failures")
+    column_details_list = DETAIL_COLUMNS
+    column_export_list = tuple(c for c in DETAIL_COLUMNS if c != "integration") + ("integration_id",)
+    column_searchable_list = ("name", "orgnr", "external_id")
+    column_sortable_list = ("id", "name", "orgnr", "active", "reachable", "last_sync_at",
+                            "last_sync_result", "data_as_of", "next_sync_at",
+                            "consecutive_failures")
+    column_default_sort = "name"
+    column_filters = (
+        IdEr(Integration.customer_id, "Kunde"),
+        Inneholder("integration.customer.name", "Kundenavn"),
+        IdEr(Client.integration_id, "Integrasjon"),
+        JaNei(Client.active, "Aktiv"),
+        JaNei(Client.reachable, "Tilgjengelig"),
+        Valg(Client.last_sync_result, "Siste resultat", SYNC_RESULT_LABELS),
+        AldriSynkronisert(Client.last_sync_at, "Aldri synkronisert"),
+        EldreEnnDager(Client.data_as_of, "Utdatert"),
+        JaNei(Client.needs_attention, "Trenger oppfølging"),
+        JaNei(Client.is_new, "Ny"),
+    )
+    column_labels = {
+        "id": "ID", "name": "Navn", "orgnr": "Orgnr", "orgnr_valid": "Gyldig orgnr",
+        "external_id": "Kilde-ID (Visma)", "integration.customer.name": "Kunde",
+        "integration": "Integrasjon", "integration_id": "Integrasjon", "active": "Aktiv",
+        "reachable": "Tilgjengelig", "is_new": "Ny", "first_seen_at": "Først sett",
+        "last_seen_at": "Sist sett", "unreachable_since": "Utilgjengelig siden",
+        "unreachable_reason": "Årsak", "activated_at": "Aktivert",
+        "last_sync_at": "Sist synkronisert", "last_sync_result": "Siste resultat",
+        "last_sync_message": "Melding", "data_as_of": "Data per",
+        "test_data_sent_at": "Testdata sendt", "next_sync_at": "Neste synkronisering",
+        "consecutive_failures": "Feil på rad", "needs_attention": "Trenger oppfølging",
+        "schedule_paused_reason": "Planlegging stoppet",
+    }
+    column_formatters = {"last_sync_result": _result}
+    column_formatters_export = column_formatters
+    column_formatters_detail = column_formatters
+    column_descriptions = {"integration_id": "Integrasjonens ID (lenker til integrasjonen)"}
+
+    def get_query(self):
+        return super().get_query().options(
+            joinedload(Client.integration)
+            .load_only(*INTEGRATION_COLUMNS)
+            .joinedload(Integration.customer)
+        )
+
+    def get_one(self, id):
+        return self.get_query().filter(Client.id == int(id)).first()
+
+    def render(self, template, **kwargs):
+        kwargs.setdefault("row_labels", ROW_LABELS)
+        kwargs.setdefault("row_confirm", ROW_CONFIRM)
+        return super().render(template, **kwargs)
+
+    # -- bulk actions: one set-based operation call each ---------------------------------------
+
+    @action("activate", "Aktiver", "Aktivere de valgte klientene? De blir synkronisert fra nå av.")
+    def action_activate(self, ids):
+        result = operations.activate_clients(self.selection(ids), actor=Actor.current())
+        flash_bulk("Aktiver", result, done_label="aktivert")
+
+    @action("deactivate", "Deaktiver", "Deaktivere de valgte klientene? Data som er hentet, beholdes.")
+    def action_deactivate(self, ids):
+        result = operations.deactivate_clients(self.selection(ids), actor=Actor.current())
+        flash_bulk("Deaktiver", result, done_label="deaktivert")
+
+    def _request_runs(self, name: str, ids):
+        kind = RUN_ACTIONS[name]
+        result = operations.request_runs_for_clients(kind, self.selection(ids), actor=Actor.current())
+        flash(f"{ROW_LABELS[name]}: {result.queued} lagt i kø"
+              + (f", {result.unchanged} ikke aktive (hoppet over)" if result.unchanged else "")
+              + ". Inaktive klienter og klienter med samme kjøring i kø får ingen ny.", "success")
+
+    @action("sync", "Synkroniser", "Synkronisere de valgte klientene nå?")
+    def action_sync(self, ids):
+        self._request_runs("sync", ids)
+
+    @action("full_sync", "Full synkronisering",
+            "Lese alle data på nytt for de valgte klientene? Det tar lengre tid enn en vanlig synkronisering.")
+    def action_full_sync(self, ids):
+        self._request_runs("full_sync", ids)
+
+    @action("test_data", "Send testdata til sticos", "Sende testdata til Sticos for de valgte klientene?")
+    def action_test_data(self, ids):
+        self._request_runs("test_data", ids)
+
+    @action("delete_old_accounts", "Slett gamle kontoer",
+            "Slette kontoer Sticos har for de valgte klientene som ikke lenger finnes i Visma.net?")
+    def action_delete_old_accounts(self, ids):
+        self._request_runs("delete_old_accounts", ids)
+
+
+__all__ = ["ClientView", "RUN_ACTIONS", "RUN_KIND_LABELS"]

@@ -1,0 +1,193 @@
+"""Kunder and Brukere: CRUD with validation; new users get a one-time password shown once."""
+
+import secrets
+
+from flask import flash, make_response, request
+from flask_admin import expose
+from flask_admin.helpers import get_form_data, get_redirect_target, validate_form_on_submit
+from flask_admin.model.helpers import get_mdict_item_or_list
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from app.admin.forms import AdminForm
+from app.admin.security import OperatorModelView
+from app.audit.operations import Actor, record
+from app.auth.models import Role, User
+from app.auth.operations import UserError, create_user
+from app.customers.models import Customer
+from app.extensions import db
+from app.integrations.models import Integration
+from app.orgnr import is_valid_orgnr, normalize_orgnr
+
+ROLE_LABELS = {Role.OPERATOR: "Operatør (Sticos)", Role.CUSTOMER: "Kundebruker"}
+ONE_TIME_PASSWORD_BYTES = 9  # 12 url-safe characters
+
+
+def _customer_choices():
+    return [SelectChoice("", "– ingen (operatør) –")] + [
+        SelectChoice(str(c.id), c.name) for c in db.session.execute(
+            select(Customer.id, Customer.name).order_by(Customer.name)
+        )
+    ]
+
+
+class CustomerForm(AdminForm):
+    name = StringField("Navn", validators=[DataRequired("Navn må fylles ut."), Length(max=200)])
+    orgnr = StringField("Organisasjonsnummer", validators=[Optional()])
+
+    def validate_orgnr(self, field):
+        if field.data and not is_valid_orgnr(field.data):
+            raise ValidationError("Ugyldig organisasjonsnummer (9 siffer med kontrollsiffer).")
+
+    def validate_name(self, field):
+        name = (field.data or "").strip()
+        current = getattr(self, "_obj", None)
+        query = select(Customer.id).where(func.lower(Customer.name) == name.lower())
+        if current is not None and current.id is not None:
+            query = query.where(Customer.id != current.id)
+        if db.session.scalar(query) is not None:
+            raise ValidationError("Det finnes allerede en kunde med dette navnet.")
+
+
+class CustomerView(OperatorModelView):
+    form = CustomerForm
+    column_list = ("id", "name", "orgnr", "created_at")
+    column_details_list = ("id", "name", "orgnr", "created_at")
+    column_export_list = ("id", "name", "orgnr", "created_at")
+    column_searchable_list = ("name", "orgnr")
+    column_sortable_list = ("id", "name", "orgnr", "created_at")
+    column_default_sort = "name"
+    column_labels = {"id": "ID", "name": "Navn", "orgnr": "Orgnr", "created_at": "Opprettet"}
+    can_export = True
+
+    def on_model_change(self, form, model, is_created):
+        model.name = model.name.strip()
+        model.orgnr = normalize_orgnr(model.orgnr) or None
+        db.session.flush()
+        record(Actor.current(), "customer_created" if is_created else "customer_updated", model,
+               customer_id=model.id, name=model.name, orgnr=model.orgnr)
+
+    def on_model_delete(self, model):
+        has_integrations = db.session.scalar(
+            select(Integration.id).where(Integration.customer_id == model.id).limit(1)
+        )
+        if has_integrations is not None:
+            raise ValidationError(
+                "Kunden har integrasjoner. Slett dem først (Integrasjoner → Slett system), "
+                "så tilgangen hos Visma trekkes tilbake."
+            )
+        record(Actor.current(), "customer_deleted", model, customer_id=model.id, name=model.name)
+
+
+class UserCreateForm(AdminForm):
+    email = StringField("E-post", validators=[DataRequired("E-post må fylles ut."), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Ugyldig e-postadresse."), Length(max=254)])
+    role = SelectField("Rolle", choices=[SelectChoice(k.value, v) for k, v in ROLE_LABELS.items()],
+                       default=Role.CUSTOMER.value)
+    customer_id = SelectField("Kunde", choices=[], validate_choice=False)
+
+    def validate_customer_id(self, field):
+        if self.role.data == Role.CUSTOMER and not field.data:
+            raise ValidationError("En kundebruker må høre til en kunde.")
+        if self.role.data == Role.OPERATOR and field.data:
+            raise ValidationError("En operatør hører ikke til noen kunde.")
+
+    def validate_email(self, field):
+        email = (field.data or "").strip().lower()
+        query = select(User.id).where(func.lower(User.email) == email)
+        current = getattr(self, "_obj", None)
+        if current is not None and current.id is not None:
+            query = query.where(User.id != current.id)
+        if db.session.scalar(query) is not None:
+            raise ValidationError("Det finnes allerede en bruker med denne e-postadressen.")
+
+
+class UserEditForm(UserCreateForm):
+    is_active_user = BooleanField("Aktiv (kan logge inn)")
+    must_change_password = BooleanField("Må bytte passord ved neste innlogging")
+
+
+class UserView(OperatorModelView):
+    """Users; the password hash is in no list, detail, form, search, filter or export."""
+
+    column_list = ("id", "email", "role", "customer.name", "is_active_user",
+                   "must_change_password", "last_login_at", "created_at")
+    column_details_list = column_list
+    column_export_list = column_list
+    column_searchable_list = ("email", "customer.name")
+    column_sortable_list = ("id", "email", "role", ("customer.name", "customer.name"),
+                            "last_login_at", "created_at")
+    column_default_sort = "email"
+    column_labels = {
+        "id": "ID", "email": "E-post", "role": "Rolle", "customer.name": "Kunde",
+        "is_active_user": "Aktiv", "must_change_password": "Må bytte passord",
+        "last_login_at": "Sist innlogget", "created_at": "Opprettet",
+    }
+    column_formatters = {"role": lambda v, c, m, n: ROLE_LABELS.get(m.role, m.role)}
+    column_formatters_export = column_formatters
+    can_export = True
+    create_template = "admin/user_create.html"
+
+    def get_query(self):
+        return super().get_query().options(joinedload(User.customer))
+
+    def get_edit_form(self):
+        return UserEditForm
+
+    def edit_form(self, obj=None):
+        form = UserEditForm(get_form_data(), obj=obj)
+        form.customer_id.choices = _customer_choices()
+        if obj is not None and request.method == "GET":
+            form.customer_id.data = str(obj.customer_id or "")
+        return form
+
+    def update_model(self, form, model):
+        before = {"email": model.email, "role": model.role, "customer_id": model.customer_id,
+                  "is_active_user": model.is_active_user}
+        model.email = form.email.data.strip().lower()
+        model.role = form.role.data
+        model.customer_id = int(form.customer_id.data) if form.customer_id.data else None
+        model.is_active_user = form.is_active_user.data
+        model.must_change_password = form.must_change_password.data
+        after = {"email": model.email, "role": model.role, "customer_id": model.customer_id,
+                 "is_active_user": model.is_active_user}
+        changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+        record(Actor.current(), "user_updated", model, changes=changed)
+        db.session.commit()
+        return True
+
+    def on_model_delete(self, model):
+        record(Actor.current(), "user_deleted", model, email=model.email)
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        """Create a user with a generated one-time password, shown on this response only."""
+        return_url = get_redirect_target() or self.get_url(".index_view")
+        form = UserCreateForm(get_form_data())
+        form.customer_id.choices = _customer_choices()
+        if request.method == "GET":
+            preset = get_mdict_item_or_list(request.args, "customer_id")
+            if preset:
+                form.customer_id.data = preset
+        if validate_form_on_submit(form):
+            password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
+            customer = (db.session.get(Customer, int(form.customer_id.data))
+                        if form.customer_id.data else None)
+            try:
+                user = create_user(
+                    email=form.email.data, role=form.role.data, password=password,
+                    customer_name=customer.name if customer else None,
+                    actor=Actor.current(), must_change_password=True,
+                )
+            except UserError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            else:
+                response = make_response(self.render(
+                    "admin/user_created.html", user=user, password=password, return_url=return_url
+                ))
+                response.headers["Cache-Control"] = "no-store"
+                return response
+        return self.render(self.create_template, form=form, return_url=return_url)

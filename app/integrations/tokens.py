@@ -1,0 +1,165 @@
+"""An integration's Visma Connect grant: storing it, refreshing it safely, revoking it.
+
+Visma Connect refresh tokens are single use with replay detection: presenting a used one
+revokes every grant of the user. So a refresh happens under the integration's row lock
+(PostgreSQL ``SELECT … FOR UPDATE``; SQLite: a write that takes the database's write lock),
+the holder re-reads the token (someone else may have refreshed it meanwhile), spends the refresh
+token once, and commits the new token before anybody uses it. A refused refresh turns the
+integration into "reauthorization required" (data kept); it is never retried in a loop.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, text
+
+from app.audit.operations import Actor, record
+from app.db_types import utcnow
+from app.extensions import db
+from app.integrations.models import Integration, IntegrationStatus
+from app.integrations.visma import visma_client
+from app.visma.errors import AuthorizationLost, VismaError
+
+# Refresh this long before the access token runs out, so a job never starts with a token
+# that dies during its first calls.
+REFRESH_LEEWAY_SECONDS = 120
+SYSTEM_ACTOR = Actor.system("visma-token")
+
+
+def store_new_grant(integration: Integration, token: dict, userinfo: dict, *, actor: Actor) -> None:
+    """Save the first token of a (re)connection and who consented; the integration is connected."""
+    now = utcnow()
+    integration.token = dict(token)
+    integration.token_refreshed_at = now
+    integration.authorized_at = now
+    given = " ".join(p for p in (userinfo.get("given_name"), userinfo.get("family_name")) if p)
+    integration.authorized_by_name = (userinfo.get("name") or given or "")[:200] or None
+    integration.authorized_by_email = (userinfo.get("email") or "")[:254] or None
+    integration.authorized_by_subject = str(userinfo.get("sub") or "")[:200] or None
+    integration.status = IntegrationStatus.CONNECTED
+    integration.status_message = None
+    record(
+        actor,
+        "integration_authorized",
+        integration,
+        authorized_by=integration.authorized_by_email,
+        scope=token.get("scope"),
+    )
+    db.session.commit()
+
+
+def _expired(token: dict, leeway: float = REFRESH_LEEWAY_SECONDS) -> bool:
+    expires_at = token.get("expires_at")
+    if expires_at is None:
+        return True
+    return float(expires_at) - leeway <= utcnow().timestamp()
+
+
+def _lock(integration_id: int) -> Integration:
+    """Commit the session, then hold the integration's write lock until the next commit."""
+    db.session.commit()
+    query = (
+        select(Integration)
+        .where(Integration.id == integration_id)
+        .execution_options(populate_existing=True)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.scalars(query.with_for_update()).one()
+    # SQLite has no row locks: the first write of a transaction takes the database write lock,
+    # which other writers wait for (busy_timeout), so refreshes serialise across processes.
+    db.session.execute(
+        text("UPDATE integration SET status = status WHERE id = :id"), {"id": integration_id}
+    )
+    return db.session.scalars(query).one()
+
+
+def mark_reauthorization_required(integration: Integration, message: str) -> None:
+    """The grant is gone: say so on the integration (data kept) and forget the dead token."""
+    integration.status = IntegrationStatus.REAUTHORIZATION_REQUIRED
+    integration.status_message = (
+        f"Tilgangen til Visma.net er ikke lenger gyldig og må fornyes («Koble til på nytt»). "
+        f"Visma.net svarte: {message}"
+    )
+    integration.token = None
+    record(SYSTEM_ACTOR, "integration_authorization_lost", integration, message=message)
+    db.session.commit()
+
+
+def interactive_token(integration_id: int, *, force_refresh: bool = False) -> dict:
+    """A valid interactive token for the integration, refreshed (once, under lock) if needed.
+
+    Commits the current session. Raises AuthorizationLost (after marking the integration
+    "reauthorization required") when the grant is gone, VismaError for transient trouble.
+    """
+    integration = db.session.get(Integration, integration_id)
+    if integration is None:
+        raise LookupError(f"integration {integration_id} does not exist")
+    token = integration.token
+    usable = integration.status == IntegrationStatus.CONNECTED and token
+    if usable and not force_refresh and not _expired(token):
+        return token
+
+    integration = _lock(integration_id)
+    token = integration.token
+    if integration.status == IntegrationStatus.REAUTHORIZATION_REQUIRED:
+        message = integration.status_message or "Tilgangen må fornyes."
+        db.session.commit()
+        raise AuthorizationLost(message)
+    if not token or not token.get("refresh_token"):
+        mark_reauthorization_required(integration, "Integrasjonen har ingen gyldig tilgang.")
+        raise AuthorizationLost("Integrasjonen har ingen gyldig tilgang.")
+    if not _expired(token) and not force_refresh:
+        db.session.commit()  # another worker refreshed it while we waited for the lock
+        return token
+    try:
+        new = visma_client().refresh(token)
+    except AuthorizationLost as exc:
+        mark_reauthorization_required(integration, exc.message)
+        raise
+    except VismaError:
+        db.session.rollback()
+        raise
+    integration.token = new
+    integration.token_refreshed_at = utcnow()
+    if integration.status != IntegrationStatus.CONNECTED:
+        integration.status = IntegrationStatus.CONNECTED
+        integration.status_message = None
+    db.session.commit()
+    return new
+
+
+def revoke_grant(integration: Integration) -> bool:
+    """Revoke the refresh token at Visma Connect (best effort); True when Visma confirmed."""
+    token = integration.token
+    if not token or not token.get("refresh_token"):
+        return False
+    try:
+        error = visma_client().revoke(token)
+    except VismaError as exc:  # revoke() reports rather than raises; belt and braces
+        error = exc.message
+    if error:
+        current_app.logger.warning("Revoking integration %s's grant failed: %s", integration.id, error)
+    return error is None
+
+
+def refresh_expiry(integration: Integration) -> datetime | None:
+    """When the grant dies if left unused (sliding) or at the latest (absolute), or None."""
+    token = integration.token
+    if not token or not token.get("refresh_token"):
+        return None
+    config = current_app.config
+    candidates = []
+    refreshed = integration.token_refreshed_at or integration.authorized_at
+    if refreshed is not None:
+        candidates.append(_aware(refreshed) + timedelta(days=config["VISMA_REFRESH_SLIDING_DAYS"]))
+    if integration.authorized_at is not None:
+        candidates.append(
+            _aware(integration.authorized_at) + timedelta(days=config["VISMA_REFRESH_ABSOLUTE_DAYS"])
+        )
+    return min(candidates) if candidates else None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -1,0 +1,43 @@
+"""The app's one VismaClient, built from the app's config and reused by every request and job."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, current_app
+
+from app.visma.client import VismaClient
+from app.visma.http import RetryPolicy
+
+EXTENSION_KEY = "visma_client"
+_lock = threading.Lock()
+
+
+def build_visma_client(config) -> VismaClient:
+    """A VismaClient from a config mapping (``VISMA_*`` keys, see config.py)."""
+    timeout = float(config.get("VISMA_HTTP_TIMEOUT_SECONDS") or 30)
+    return VismaClient(
+        client_id=config.get("VISMA_CLIENT_ID") or "",
+        client_secret=config.get("VISMA_CLIENT_SECRET") or "",
+        connect_url=config["VISMA_CONNECT_URL"],
+        api_url=config["VISMA_API_URL"],
+        connect_timeout=min(5.0, timeout),
+        read_timeout=timeout,
+        retry=RetryPolicy(
+            max_attempts=int(config.get("VISMA_MAX_ATTEMPTS", 5)),
+            backoff_base=float(config.get("VISMA_BACKOFF_SECONDS", 0.5)),
+            max_wait=float(config.get("VISMA_MAX_WAIT_SECONDS", 300)),
+        ),
+    )
+
+
+def visma_client(app: Flask | None = None) -> VismaClient:
+    """The app's VismaClient (one per app: one connection pool, one service-token cache)."""
+    app = app or current_app._get_current_object()
+    client = app.extensions.get(EXTENSION_KEY)
+    if client is None:
+        with _lock:
+            client = app.extensions.get(EXTENSION_KEY)
+            if client is None:
+                client = app.extensions[EXTENSION_KEY] = build_visma_client(app.config)
+    return client

@@ -1,0 +1,229 @@
+// The integration page: confirmation dialogs, instant client search and live run status.
+// Plain JavaScript, no build step. Every feature is an enhancement: without JS the links lead
+// to confirmation pages, the search form submits, and a reload shows the status.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("integration");
+  if (!root) return;
+
+  // --- confirmation dialogs (links to confirm pages open a <dialog> instead) -------------------
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-confirm-dialog]");
+    if (link) {
+      var dialog = document.getElementById(link.getAttribute("data-confirm-dialog"));
+      if (dialog && typeof dialog.showModal === "function") {
+        event.preventDefault();
+        dialog.returnFocusTo = link;
+        dialog.showModal();
+      }
+      return;
+    }
+    var close = event.target.closest("dialog [data-close]");
+    if (close) close.closest("dialog").close();
+  });
+  document.querySelectorAll("dialog").forEach(function (dialog) {
+    dialog.addEventListener("close", function () {
+      if (dialog.returnFocusTo) dialog.returnFocusTo.focus();
+    });
+  });
+
+  // --- search: instant filter on this page, then the server's answer for all pages -------------
+  var clientsBox = document.getElementById("clients");
+  var searchForm = document.getElementById("client-search");
+  var searchInput = document.getElementById("q");
+  var filterSelect = document.getElementById("vis");
+  var searchTimer = null;
+  var searchSeq = 0;
+
+  function filterRows(term) {
+    var rows = clientsBox.querySelectorAll("tr[data-client-id]");
+    var shown = 0;
+    term = term.trim().toLowerCase();
+    var digits = term.replace(/[\s.]/g, "");
+    rows.forEach(function (row) {
+      var hay = row.getAttribute("data-search") || "";
+      var match = !term || hay.indexOf(term) !== -1 || (digits && hay.indexOf(digits) !== -1);
+      row.hidden = !match;
+      if (match) shown += 1;
+    });
+    var none = clientsBox.querySelector(".no-match");
+    if (none) none.hidden = shown !== 0 || rows.length === 0;
+  }
+
+  function serverSearch() {
+    var params = new URLSearchParams();
+    if (searchInput.value.trim()) params.set("q", searchInput.value.trim());
+    if (filterSelect && filterSelect.value !== "alle") params.set("vis", filterSelect.value);
+    var query = params.toString();
+    params.set("partial", "klienter");
+    var seq = ++searchSeq;
+    fetch(clientsBox.getAttribute("data-partial-url") + "?" + params.toString(), {
+      headers: { "Accept": "text/html" }, credentials: "same-origin"
+    }).then(function (response) {
+      if (!response.ok) throw new Error(response.status);
+      return response.text();
+    }).then(function (html) {
+      if (seq !== searchSeq) return; // a newer search is on its way
+      clientsBox.innerHTML = html;
+      history.replaceState(null, "", location.pathname + (query ? "?" + query : ""));
+      filterRows(searchInput.value);
+      poll.now();
+    }).catch(function () { /* the form still submits on Enter */ });
+  }
+
+  if (searchForm && searchInput) {
+    searchInput.addEventListener("input", function () {
+      filterRows(searchInput.value);
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(serverSearch, 300);
+    });
+    if (filterSelect) filterSelect.addEventListener("change", serverSearch);
+    searchForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      clearTimeout(searchTimer);
+      serverSearch();
+    });
+  }
+
+  // --- live status ------------------------------------------------------------------------------
+  var statusUrl = root.getAttribute("data-status-url");
+  var BUSY_MS = 2000;
+  var IDLE_MS = 20000;
+  var seenActive = {};   // run id -> kind, for runs we saw queued or running
+  var pollTimer = null;
+
+  function runLine(run) {
+    var p = document.createElement("p");
+    p.className = "run run-" + run.status;
+    p.setAttribute("data-run-id", run.id);
+    p.textContent = run.summary;
+    if (run.active && run.percent !== null && run.percent !== undefined) {
+      var bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = run.percent;
+      bar.textContent = run.percent + " %";
+      bar.setAttribute("aria-label", run.kind_label + " fremdrift");
+      p.appendChild(document.createTextNode(" "));
+      p.appendChild(bar);
+    }
+    if (run.active && run.status === "queued") {
+      p.appendChild(document.createTextNode(" "));
+      p.appendChild(cancelButton(run));
+    }
+    return p;
+  }
+
+  function cancelButton(run) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.className = "inline";
+    form.action = statusUrl.replace(/\/status$/, "/kjoringer/" + run.id + "/avbryt");
+    var token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    token.value = document.querySelector('meta[name="csrf-token"]').content;
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.className = "link-button small";
+    button.textContent = "Avbryt";
+    form.appendChild(token);
+    form.appendChild(button);
+    return form;
+  }
+
+  function setText(box, field, text, cls) {
+    var el = box && box.querySelector('[data-field="' + field + '"]');
+    if (!el) return;
+    el.textContent = text || "";
+    el.hidden = !text;
+    if (cls !== undefined) el.className = cls;
+  }
+
+  function apply(data) {
+    var counts = document.querySelectorAll("[data-count]");
+    counts.forEach(function (el) {
+      var key = el.getAttribute("data-count") + "_clients";
+      if (data.integration[key] !== undefined) el.textContent = data.integration[key];
+    });
+
+    var byClient = {};
+    var integrationRuns = [];
+    var reload = false;
+    data.runs.forEach(function (run) {
+      if (run.client_id === null) integrationRuns.push(run);
+      else (byClient[run.client_id] = byClient[run.client_id] || []).push(run);
+      if (run.active) seenActive[run.id] = run.kind;
+      else if (seenActive[run.id]) {
+        delete seenActive[run.id];
+        // A new client list changes which rows exist: show it.
+        if (run.kind === "refresh_clients" && run.status !== "cancelled") reload = true;
+      }
+    });
+
+    var box = document.getElementById("integration-status");
+    if (box) {
+      box.replaceChildren.apply(box, integrationRuns.slice(0, 1).map(runLine));
+    }
+
+    clientsBox.querySelectorAll("tr[data-client-id]").forEach(function (row) {
+      var id = row.getAttribute("data-client-id");
+      var target = row.querySelector("[data-run-status]");
+      var runs = byClient[id] || [];
+      if (target) {
+        var lines = runs.map(runLine);
+        target.replaceChildren.apply(target, lines);
+      }
+      var info = data.clients[id];
+      if (info) {
+        var meta = row.querySelector("[data-meta]");
+        setText(meta, "last_sync", info.last_sync,
+          info.result === "failed" ? "text-bad" : (info.result === "warnings" ? "text-warn" : ""));
+        setText(meta, "data_as_of", info.data_as_of);
+        setText(meta, "next_run", info.next_run);
+        setText(meta, "error", info.error ? "Siste feil: " + info.error : null);
+      }
+    });
+
+    if (reload && !(searchInput && document.activeElement === searchInput)) {
+      location.reload();
+      return;
+    }
+    root.setAttribute("data-busy", data.busy ? "true" : "false");
+  }
+
+  function pageClientIds() {
+    return Array.prototype.map.call(
+      clientsBox.querySelectorAll("tr[data-client-id]"),
+      function (row) { return row.getAttribute("data-client-id"); }
+    ).join(",");
+  }
+
+  var poll = {
+    now: function () {
+      clearTimeout(pollTimer);
+      var url = statusUrl + "?klienter=" + encodeURIComponent(pageClientIds());
+      fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) throw new Error(response.status);
+          return response.json();
+        })
+        .then(function (data) { apply(data); poll.later(data.busy); })
+        .catch(function () { poll.later(false); });
+    },
+    later: function (busy) {
+      clearTimeout(pollTimer);
+      pollTimer = setTimeout(poll.now, busy ? BUSY_MS : IDLE_MS);
+    }
+  };
+
+  // Runs already active when the page loaded count as seen, so their end is noticed.
+  document.querySelectorAll("#integration-status [data-active='true']").forEach(function (el) {
+    seenActive[el.getAttribute("data-run-id")] = el.getAttribute("data-kind");
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) poll.now();
+  });
+  if (root.getAttribute("data-busy") === "true") poll.now();
+  else poll.later(false);
+})();

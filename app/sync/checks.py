@@ -1,0 +1,213 @@
+"""Accounting checks run after every sync, on the client's visible copy.
+
+- every journal batch balances (debit = credit);
+- the trial balance nets to zero per period (GL debit = GL credit);
+- GL balances equal the summed journal lines per account and period;
+- the number of accounts or a period's totals did not jump against the previous run.
+
+A finding is a warning dict ``{"check", "detail", "accounts", "periods"}`` naming what is off;
+the run then completes "with warnings".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.accounting.models import Account, GLBalance, JournalBatch, JournalLine, SyncedRow
+from app.accounting.store import DATASET_OF, current_generation
+from app.extensions import db
+from app.sync.mapping import NOT_POSTED
+
+TOLERANCE = Decimal("0.005")
+MAX_NAMED = 20  # items named in one warning
+ACCOUNT_JUMP_SHARE = 0.2
+ACCOUNT_JUMP_MIN = 10
+PERIOD_JUMP_SHARE = 0.5
+PERIOD_JUMP_MIN = Decimal("1000")
+
+
+def kr(value) -> str:
+    """1234567.5 -> '1 234 567,50'."""
+    return f"{Decimal(value):,.2f}".replace(",", " ").replace(".", ",")
+
+
+def _period_label(period: str) -> str:
+    return f"{period[:4]}-{period[4:]}" if len(period) == 6 else period
+
+
+def _live(model: type[SyncedRow], client_id: int) -> list:
+    generation = current_generation(client_id, DATASET_OF[model])
+    return [model.client_id == client_id, model.generation == generation, model.deleted_at.is_(None)]
+
+
+def _dec(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def unbalanced_batches(client_id: int) -> list[tuple[str, str, Decimal, Decimal]]:
+    rows = db.session.execute(
+        select(
+            JournalLine.module,
+            JournalLine.batch_number,
+            func.sum(JournalLine.debit),
+            func.sum(JournalLine.credit),
+        )
+        .where(*_live(JournalLine, client_id))
+        .group_by(JournalLine.module, JournalLine.batch_number)
+        .having(func.abs(func.sum(JournalLine.debit) - func.sum(JournalLine.credit)) > 0.005)
+    ).all()
+    return [(m, b, _dec(d), _dec(c)) for m, b, d, c in rows]
+
+
+def unbalanced_periods(client_id: int) -> list[tuple[str, Decimal, Decimal]]:
+    rows = db.session.execute(
+        select(GLBalance.period, func.sum(GLBalance.period_debit), func.sum(GLBalance.period_credit))
+        .where(*_live(GLBalance, client_id))
+        .group_by(GLBalance.period)
+        .having(
+            func.abs(func.sum(GLBalance.period_debit) - func.sum(GLBalance.period_credit)) > 0.005
+        )
+    ).all()
+    return [(p, _dec(d), _dec(c)) for p, d, c in rows]
+
+
+def gl_journal_differences(client_id: int) -> dict[tuple[str, str], tuple[Decimal, ...]]:
+    """(period, account) -> (GL debit, GL credit, journal debit, journal credit) where they differ."""
+    gl: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for period, account, debit, credit in db.session.execute(
+        select(
+            GLBalance.period,
+            GLBalance.account_number,
+            func.sum(GLBalance.period_debit),
+            func.sum(GLBalance.period_credit),
+        )
+        .where(*_live(GLBalance, client_id))
+        .group_by(GLBalance.period, GLBalance.account_number)
+    ):
+        gl[(period, account)] = [_dec(debit), _dec(credit)]
+    journal: dict[tuple[str, str], list[Decimal]] = {}
+    batch_live = _live(JournalBatch, client_id)
+    for period, account, debit, credit in db.session.execute(
+        select(
+            JournalLine.period,
+            JournalLine.account_number,
+            func.sum(JournalLine.debit),
+            func.sum(JournalLine.credit),
+        )
+        .join(
+            JournalBatch,
+            (JournalBatch.client_id == JournalLine.client_id)
+            & (JournalBatch.generation == JournalLine.generation)
+            & (JournalBatch.module == JournalLine.module)
+            & (JournalBatch.batch_number == JournalLine.batch_number),
+        )
+        .where(*_live(JournalLine, client_id), *batch_live, JournalBatch.status.not_in(NOT_POSTED))
+        .group_by(JournalLine.period, JournalLine.account_number)
+    ):
+        journal[(period, account)] = [_dec(debit), _dec(credit)]
+    zero = [Decimal(0), Decimal(0)]
+    differences = {}
+    for key in set(gl) | set(journal):
+        g, j = gl.get(key, zero), journal.get(key, zero)
+        if abs(g[0] - j[0]) > TOLERANCE or abs(g[1] - j[1]) > TOLERANCE:
+            differences[key] = (g[0], g[1], j[0], j[1])
+    return differences
+
+
+def figures(client_id: int) -> dict:
+    """What the next run compares against: account count and GL debit total per period."""
+    accounts = db.session.scalar(
+        select(func.count()).select_from(Account).where(*_live(Account, client_id))
+    )
+    totals = {
+        period: str(_dec(debit))
+        for period, debit in db.session.execute(
+            select(GLBalance.period, func.sum(GLBalance.period_debit))
+            .where(*_live(GLBalance, client_id))
+            .group_by(GLBalance.period)
+        )
+    }
+    return {"accounts": accounts or 0, "period_debits": totals}
+
+
+def run_checks(client_id: int, previous: dict | None) -> tuple[list[dict], dict]:
+    """All checks for one client: (warnings, figures to keep for the next run)."""
+    warnings: list[dict] = []
+
+    batches = unbalanced_batches(client_id)
+    if batches:
+        named = ", ".join(
+            f"{m} {b} (debet {kr(d)}, kredit {kr(c)})" for m, b, d, c in batches[:MAX_NAMED]
+        )
+        warnings.append({
+            "check": "batch_balanced",
+            "detail": f"{len(batches)} bilag balanserer ikke: {named}",
+            "batches": [f"{m} {b}" for m, b, _, _ in batches[:MAX_NAMED]],
+            "accounts": [],
+            "periods": [],
+        })
+
+    periods = unbalanced_periods(client_id)
+    if periods:
+        named = ", ".join(
+            f"{_period_label(p)} (debet {kr(d)}, kredit {kr(c)})" for p, d, c in periods
+        )
+        warnings.append({
+            "check": "trial_balance",
+            "detail": f"Saldobalansen går ikke i null for periode {named}",
+            "accounts": [],
+            "periods": [p for p, _, _ in periods],
+        })
+
+    differences = gl_journal_differences(client_id)
+    if differences:
+        keys = sorted(differences)
+        named = ", ".join(
+            f"konto {a} i {_period_label(p)} (saldo {kr(differences[(p, a)][0] - differences[(p, a)][1])}"
+            f", bilag {kr(differences[(p, a)][2] - differences[(p, a)][3])})"
+            for p, a in keys[:MAX_NAMED]
+        )
+        warnings.append({
+            "check": "gl_matches_journal",
+            "detail": f"Saldo og bilagslinjer stemmer ikke for {len(keys)} konto/periode: {named}",
+            "accounts": sorted({a for _, a in keys})[:MAX_NAMED],
+            "periods": sorted({p for p, _ in keys})[:MAX_NAMED],
+        })
+
+    now_figures = figures(client_id)
+    if previous:
+        old_accounts = int(previous.get("accounts") or 0)
+        new_accounts = now_figures["accounts"]
+        if old_accounts and abs(new_accounts - old_accounts) > max(
+            ACCOUNT_JUMP_MIN, old_accounts * ACCOUNT_JUMP_SHARE
+        ):
+            warnings.append({
+                "check": "account_count_jump",
+                "detail": f"Antall kontoer endret seg fra {old_accounts} til {new_accounts} "
+                "siden forrige synkronisering",
+                "accounts": [],
+                "periods": [],
+            })
+        jumped = []
+        for period, old_text in (previous.get("period_debits") or {}).items():
+            old_total = Decimal(old_text)
+            new_total = Decimal(now_figures["period_debits"].get(period, "0"))
+            change = abs(new_total - old_total)
+            if old_total and change > PERIOD_JUMP_MIN and change > old_total * Decimal(
+                str(PERIOD_JUMP_SHARE)
+            ):
+                jumped.append((period, old_total, new_total))
+        if jumped:
+            named = ", ".join(
+                f"{_period_label(p)} ({kr(o)} → {kr(n)})" for p, o, n in jumped[:MAX_NAMED]
+            )
+            warnings.append({
+                "check": "period_total_jump",
+                "detail": f"Periodetotaler endret seg kraftig siden forrige synkronisering: {named}",
+                "accounts": [],
+                "periods": [p for p, _, _ in jumped[:MAX_NAMED]],
+            })
+    return warnings, now_figures

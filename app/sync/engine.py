@@ -1,0 +1,400 @@
+"""Reading a client's data set by data set from Visma.net into the store, page by page.
+
+Full sync: every stream is read whole into a new generation, then one transaction flips the
+client to it (``app.accounting.store.finish_full_sync``). Incremental sync: streams with a
+cursor are read from their bookmark minus a look-back, streams without one (accounts, periods,
+customer/supplier balances — small, unpaged or cheap) are read whole and what vanished is
+tombstoned; deleted journal batches (which no cursor reveals) are found by re-reading only the
+periods whose GL balances changed and no longer match the journal. Bookmarks advance only in
+the transaction that commits the end of their stream: a run killed anywhere is re-run safely
+(idempotent upserts, nothing lost, nothing duplicated).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+
+from sqlalchemy import delete, func, select, tuple_
+
+from app.accounting import store
+from app.accounting.models import (
+    SYNCED_MODELS,
+    DatasetState,
+    GLBalance,
+    JournalBatch,
+    JournalLine,
+    Organization,
+    SyncedRow,
+)
+from app.extensions import db
+from app.jobs.runtime import Progress
+from app.sync import checks, mapping
+from app.visma.client import TenantApi
+
+log = logging.getLogger(__name__)
+
+EPOCH = datetime(1900, 1, 1)
+"""``lastModifiedDateTime`` that selects everything where a filter is required (GL, journal)."""
+MAX_RECONCILE_PERIODS = 6
+RESETS_YEARLY = frozenset({"Income", "Expense"})  # account types whose balance restarts each year
+PREFETCH_PAGES = 2
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one data set is read and stored."""
+
+    dataset: str
+    stream: str
+    step: str
+    to_row: Callable[[dict], dict]
+    cursor: bool  # incremental by lastModifiedDateTime; else read whole and tombstone the rest
+    needs_filter: bool = False  # the endpoint requires periodId or lastModifiedDateTime
+
+
+PLANS: tuple[Plan, ...] = (
+    Plan("accounts", "accounts", "Henter kontoplan", mapping.account_row, cursor=False),
+    Plan("periods", "financial_periods", "Henter regnskapsperioder", mapping.period_row, cursor=False),
+    Plan("gl_balances", "gl_balances", "Henter saldoer", mapping.gl_balance_row, cursor=True,
+         needs_filter=True),
+    Plan("customers", "customers", "Henter kunder", mapping.party_row, cursor=True),
+    Plan("suppliers", "suppliers", "Henter leverandører", mapping.party_row, cursor=True),
+    Plan("customer_balances", "customer_balances", "Henter kundesaldoer",
+         partial(mapping.party_balance_row, kind="customer"), cursor=False),
+    Plan("supplier_balances", "supplier_balances", "Henter leverandørsaldoer",
+         partial(mapping.party_balance_row, kind="supplier"), cursor=False),
+)
+JOURNAL_STEP = "Henter bilag"
+
+
+def _max(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+@dataclass
+class StreamResult:
+    rows: int = 0
+    bookmark: datetime | None = None
+    seen: set[tuple] = field(default_factory=set)
+    periods: set[str] = field(default_factory=set)
+
+
+class ClientSync:
+    """One sync run's reading and writing for one client."""
+
+    def __init__(
+        self,
+        client_id: int,
+        api: TenantApi,
+        progress: Progress,
+        *,
+        now: datetime,
+        lookback: timedelta = timedelta(minutes=10),
+        prefetch: int = PREFETCH_PAGES,
+    ) -> None:
+        self.client_id = client_id
+        self.api = api
+        self.progress = progress
+        self.now = now
+        self.lookback = lookback
+        self.prefetch = prefetch
+        self.counts: dict[str, int] = {}
+        self.done = 0
+        self.total = sum(
+            db.session.scalars(
+                select(DatasetState.row_count).where(
+                    DatasetState.client_id == client_id, DatasetState.row_count.is_not(None)
+                )
+            )
+        ) or None
+
+    # -- progress ----------------------------------------------------------------------------
+
+    def _report(self, step: str, **written: int) -> None:
+        for name, value in written.items():
+            self.counts[name] = self.counts.get(name, 0) + value
+        self.done += sum(written.values())
+        if self.total is not None and self.done > self.total:
+            self.total = self.done
+        self.progress.update(step, done=self.done, total=self.total, counts=written or None)
+
+    # -- streams ----------------------------------------------------------------------------
+
+    def _pages(self, stream: str, params: dict | None = None, *, since=None) -> Iterable[list]:
+        paged = stream not in ("accounts", "financial_periods", "organization")
+        return self.api.stream(stream).pages(
+            params, since=since, prefetch=self.prefetch if paged else 0
+        )
+
+    def read_plan(
+        self,
+        plan: Plan,
+        *,
+        generation: int,
+        carry_from: int | None,
+        since: datetime | None,
+        track_keys: bool,
+    ) -> StreamResult:
+        model = SYNCED_MODELS[plan.dataset]
+        result = StreamResult()
+        params = None
+        if plan.needs_filter and since is None:
+            since = EPOCH
+        self._report(plan.step)
+        for page in self._pages(plan.stream, params, since=since):
+            rows = [plan.to_row(record) for record in page]
+            store.write_rows(
+                model, self.client_id, generation, rows, now=self.now, carry_from=carry_from
+            )
+            db.session.commit()
+            for row in rows:
+                result.bookmark = _max(result.bookmark, row.get("source_modified_at"))
+                if track_keys:
+                    result.seen.add(tuple(row[k] for k in model.natural_key))
+                if "period" in row:
+                    result.periods.add(row["period"])
+            result.rows += len(rows)
+            self._report(plan.step, **{plan.dataset: len(rows)})
+        return result
+
+    def read_journal(
+        self,
+        *,
+        generation: int,
+        carry_from: int | None,
+        params: dict | None = None,
+        since: datetime | None = None,
+        in_place: bool,
+    ) -> StreamResult:
+        """Journal batches (merged across pages by the stream) and their lines.
+
+        Into a new generation voided batches are simply not written; in place they become
+        tombstones, and lines a changed batch no longer has are tombstoned too.
+        """
+        result = StreamResult()
+        if not params and since is None:
+            since = EPOCH
+        self._report(JOURNAL_STEP)
+        for page in self._pages("journal_transactions", params, since=since):
+            batch_rows, line_rows, keep_lines = [], [], set()
+            for record in page:
+                batch, lines = mapping.journal_rows(record, now=self.now)
+                key = (batch["module"], batch["batch_number"])
+                result.seen.add(key)
+                result.bookmark = _max(result.bookmark, batch["source_modified_at"])
+                if batch["deleted_at"] is not None and not in_place:
+                    continue
+                batch_rows.append(batch)
+                line_rows.extend(lines)
+                if batch["deleted_at"] is None:
+                    keep_lines.update((*key, line["line_number"]) for line in lines)
+            store.write_rows(JournalBatch, self.client_id, generation, batch_rows,
+                             now=self.now, carry_from=carry_from)
+            store.write_rows(JournalLine, self.client_id, generation, line_rows,
+                             now=self.now, carry_from=carry_from)
+            if in_place and batch_rows:
+                self._drop_stale_lines(generation, [(b["module"], b["batch_number"])
+                                                    for b in batch_rows], keep_lines)
+            db.session.commit()
+            result.rows += len(line_rows)
+            live = sum(1 for b in batch_rows if b["deleted_at"] is None)
+            self._report(JOURNAL_STEP, journal_batches=live,
+                         journal_lines=sum(1 for line in line_rows if line["deleted_at"] is None))
+        return result
+
+    def _drop_stale_lines(self, generation: int, batch_keys: list[tuple], keep: set[tuple]) -> None:
+        for start in range(0, len(batch_keys), 300):
+            chunk = batch_keys[start : start + 300]
+            live = store.live_keys(
+                JournalLine, self.client_id, generation,
+                tuple_(JournalLine.module, JournalLine.batch_number).in_(chunk),
+            )
+            store.tombstone(JournalLine, [i for k, i in live.items() if k not in keep], now=self.now)
+
+    def write_organization(self) -> dict:
+        record = self.api.organization()
+        values = mapping.organization_values(record)
+        row = db.session.scalar(select(Organization).where(Organization.client_id == self.client_id))
+        if row is None:
+            row = Organization(client_id=self.client_id, changed_at=self.now, **values)
+            db.session.add(row)
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.changed_at = self.now
+        db.session.commit()
+        self._report("Henter firmaopplysninger", organization=1)
+        return record
+
+    # -- run kinds --------------------------------------------------------------------------
+
+    def full(self) -> None:
+        """Re-read everything into a new generation and flip to it atomically."""
+        old, new = store.begin_full_sync(self.client_id)
+        self.write_organization()
+        bookmarks: dict[str, datetime | None] = {}
+        for plan in PLANS:
+            result = self.read_plan(plan, generation=new, carry_from=old, since=None,
+                                    track_keys=False)
+            bookmarks[plan.dataset] = result.bookmark
+        journal = self.read_journal(generation=new, carry_from=old, in_place=False)
+        bookmarks["journal_batches"] = bookmarks["journal_lines"] = journal.bookmark
+        self._report("Bytter til den nye kopien")
+        removed = store.finish_full_sync(
+            self.client_id, old=old, new=new, now=self.now, bookmarks=bookmarks
+        )
+        for name, count in removed.items():
+            if count:
+                self.counts[f"{name}_removed"] = count
+
+    def incremental(self) -> None:
+        """Read what changed since each bookmark (whole lists where that is as cheap)."""
+        generation = store.current_generation(self.client_id, "journal_batches")
+        self._discard_unfinished(generation)
+        self.write_organization()
+        touched_periods: set[str] = set()
+        for plan in PLANS:
+            model = SYNCED_MODELS[plan.dataset]
+            state = store.dataset_state(self.client_id, plan.dataset)
+            since = state.bookmark - self.lookback if plan.cursor and state.bookmark else None
+            result = self.read_plan(plan, generation=generation, carry_from=None,
+                                    since=since if plan.cursor else None,
+                                    track_keys=not plan.cursor or plan.dataset == "gl_balances")
+            if not plan.cursor:
+                gone = store.tombstone_missing(model, self.client_id, generation, result.seen,
+                                               now=self.now)
+                if gone:
+                    self.counts[f"{plan.dataset}_removed"] = len(gone)
+            if plan.dataset == "gl_balances":
+                touched_periods = result.periods
+                self._sweep_vanished_gl(generation, result.seen)
+            self._finish_stream(state, result.bookmark, model, generation)
+
+        state = store.dataset_state(self.client_id, "journal_batches")
+        since = state.bookmark - self.lookback if state.bookmark else None
+        journal = self.read_journal(generation=generation, carry_from=None, since=since,
+                                    in_place=True)
+        self._reconcile_deleted_batches(generation, touched_periods)
+        self._finish_stream(state, journal.bookmark, JournalBatch, generation)
+        lines_state = store.dataset_state(self.client_id, "journal_lines")
+        self._finish_stream(lines_state, journal.bookmark, JournalLine, generation)
+
+    def _finish_stream(self, state: DatasetState, seen: datetime | None,
+                       model: type[SyncedRow], generation: int) -> None:
+        """Advance the bookmark and freshness in the commit that ends the stream."""
+        state.bookmark = _max(state.bookmark, seen)
+        state.synced_at = self.now
+        state.row_count = db.session.scalar(
+            select(func.count()).select_from(model).where(
+                model.client_id == self.client_id, model.generation == generation,
+                model.deleted_at.is_(None))
+        )
+        db.session.commit()
+
+    def _sweep_vanished_gl(self, generation: int, received: set[tuple]) -> None:
+        """Tombstone GL rows that vanished at the source (a balance back to zero, no lines).
+
+        A change to an account in period P moves the balance of every later period of that
+        account (to the year's end for income/expense accounts, which start each year at zero)
+        and gives every such row a new lastModifiedDateTime, so the incremental read returns
+        all of them that still exist. A stored later row that did not come back is gone.
+        """
+        if not received:
+            return
+        accounts = {key[1] for key in received}
+        stored = db.session.execute(
+            select(GLBalance.id, GLBalance.period, GLBalance.account_number,
+                   GLBalance.branch_number, GLBalance.ledger_id, GLBalance.account_type)
+            .where(GLBalance.client_id == self.client_id, GLBalance.generation == generation,
+                   GLBalance.deleted_at.is_(None), GLBalance.account_number.in_(accounts))
+        ).all()
+        resets = {row.account_number for row in stored if row.account_type in RESETS_YEARLY}
+
+        def scope(period: str, account: str) -> str:
+            return period[:4] if account in resets else "*"
+
+        first: dict[tuple, str] = {}
+        for period, account, branch, ledger in received:
+            slot = (account, branch, ledger, scope(period, account))
+            first[slot] = min(first.get(slot, period), period)
+        gone = [
+            row.id for row in stored
+            if (row.period, row.account_number, row.branch_number, row.ledger_id) not in received
+            and row.period > first.get((row.account_number, row.branch_number, row.ledger_id,
+                                        scope(row.period, row.account_number)), "999999")
+        ]
+        if gone:
+            store.tombstone(GLBalance, gone, now=self.now)
+            db.session.commit()
+            self.counts["gl_balances_removed"] = self.counts.get("gl_balances_removed", 0) + len(gone)
+
+    def _discard_unfinished(self, generation: int) -> None:
+        """Rows of a full sync killed before its flip are invisible; drop them."""
+        for model in SYNCED_MODELS.values():
+            db.session.execute(
+                delete(model).where(model.client_id == self.client_id,
+                                    model.generation > generation)
+            )
+        db.session.commit()
+
+    def _reconcile_deleted_batches(self, generation: int, touched: set[str]) -> None:
+        """Find journal batches deleted at the source: where GL and journal disagree in a
+        period whose balances changed, re-read that period's journal whole."""
+        if not touched:
+            return
+        differing = {period for period, _ in checks.gl_journal_differences(self.client_id)}
+        for period in sorted(differing & touched)[:MAX_RECONCILE_PERIODS]:
+            result = self.read_journal(generation=generation, carry_from=None,
+                                       params={"periodId": period}, in_place=True)
+            gone = store.tombstone_missing(JournalBatch, self.client_id, generation, result.seen,
+                                           JournalBatch.period == period, now=self.now)
+            if gone:
+                self._drop_stale_lines(generation, gone, keep=set())
+                self.counts["journal_batches_removed"] = (
+                    self.counts.get("journal_batches_removed", 0) + len(gone))
+            db.session.commit()
+
+    def latest_period(self) -> str | None:
+        """The newest financial period that has started (the source's own list)."""
+        periods = [mapping.period_row(r) for page in self._pages("financial_periods")
+                   for r in page]
+        today = self.now.date()
+        started = [p for p in periods if p["start_date"] is None or p["start_date"] <= today]
+        chosen = max(started or periods, key=lambda p: p["period"], default=None)
+        return chosen["period"] if chosen else None
+
+    def test_data(self) -> str | None:
+        """Organization, accounts and the latest period's balances, into the visible copy."""
+        generation = store.current_generation(self.client_id, "accounts")
+        self.write_organization()
+        accounts = next(p for p in PLANS if p.dataset == "accounts")
+        result = self.read_plan(accounts, generation=generation, carry_from=None, since=None,
+                                track_keys=True)
+        store.tombstone_missing(SYNCED_MODELS["accounts"], self.client_id, generation,
+                                result.seen, now=self.now)
+        db.session.commit()
+        period = self.latest_period()
+        if period is None:
+            return None
+        gl_generation = store.current_generation(self.client_id, "gl_balances")
+        seen: set[tuple] = set()
+        step = f"Henter saldoer for {period[:4]}-{period[4:]}"
+        self._report(step)
+        for page in self._pages("gl_balances", {"periodId": period}):
+            rows = [mapping.gl_balance_row(r) for r in page]
+            store.write_rows(GLBalance, self.client_id, gl_generation, rows, now=self.now)
+            seen.update(tuple(r[k] for k in GLBalance.natural_key) for r in rows)
+            db.session.commit()
+            self._report(step, gl_balances=len(rows))
+        store.tombstone_missing(GLBalance, self.client_id, gl_generation, seen,
+                                GLBalance.period == period, now=self.now)
+        db.session.commit()
+        return period

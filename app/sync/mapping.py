@@ -1,0 +1,172 @@
+"""Visma.net records -> store rows (column dicts for ``app.accounting.store.write_rows``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from app.visma.errors import MalformedResponse
+from app.visma.streams import parse_datetime
+
+CENT = Decimal("0.01")
+VOIDED = "Voided"
+# Batch statuses that have not (or no longer) hit the general ledger.
+NOT_POSTED = frozenset({VOIDED, "Hold", "Balanced", "Unposted", "Scheduled"})
+
+
+def money(value: Any) -> Decimal:
+    if value in (None, ""):
+        return Decimal("0.00")
+    return Decimal(str(value)).quantize(CENT)
+
+
+def timestamp(value: Any) -> datetime | None:
+    parsed = parse_datetime(value) if value else None
+    return parsed.replace(tzinfo=UTC) if parsed else None
+
+
+def day(value: Any) -> date | None:
+    if not value:
+        return None
+    return date.fromisoformat(str(value)[:10])
+
+
+def text(value: Any, limit: int) -> str:
+    return ("" if value is None else str(value)).strip()[:limit]
+
+
+def _required(record: dict, key: str, what: str) -> str:
+    value = record.get(key)
+    if value in (None, ""):
+        raise MalformedResponse(f"{what} uten {key}: {str(record)[:200]}")
+    return str(value).strip()
+
+
+def account_row(r: dict) -> dict:
+    return {
+        "account_number": _required(r, "accountCD", "Konto"),
+        "account_id": r.get("accountID"),
+        "description": text(r.get("description"), 300),
+        "type": r.get("type"),
+        "active": bool(r.get("active", True)),
+        "source_modified_at": timestamp(r.get("lastModifiedDateTime")),
+    }
+
+
+def period_row(r: dict) -> dict:
+    period = _required(r, "period", "Periode")
+    return {
+        "period": period,
+        "year": int(r.get("year") or period[:4]),
+        "start_date": day(r.get("startDate")),
+        "end_date": day(r.get("endDate")),
+        "description": text(r.get("description"), 100),
+        "active": bool(r.get("active", True)),
+        "closed_in_gl": bool(r.get("closedInGeneralLedger", False)),
+        "source_modified_at": timestamp(r.get("lastModifiedDateTime")),
+    }
+
+
+def gl_balance_row(r: dict) -> dict:
+    account = r.get("account") or {}
+    branch = r.get("branch") or {}
+    ledger = r.get("ledger") or {}
+    return {
+        "period": _required(r, "financialPeriod", "Saldo"),
+        "account_number": _required(account, "number", "Saldo-konto"),
+        "branch_number": text(branch.get("number"), 30),
+        "ledger_id": text(ledger.get("id"), 30),
+        "account_description": text(account.get("description"), 300),
+        "account_type": account.get("type"),
+        "branch_name": text(branch.get("name"), 200),
+        "ledger_description": text(ledger.get("description"), 200),
+        "currency": r.get("currencyId"),
+        "beginning_balance": money(r.get("beginningBalance")),
+        "period_debit": money(r.get("periodToDateDebit")),
+        "period_credit": money(r.get("periodToDateCredit")),
+        "ytd_balance": money(r.get("yearToDateBalance")),
+        "source_modified_at": timestamp(r.get("lastModifiedDateTime")),
+    }
+
+
+def journal_rows(r: dict, *, now: datetime) -> tuple[dict, list[dict]]:
+    """A whole batch -> (batch row, line rows); a voided batch and its lines are tombstones."""
+    module = text(r.get("module"), 10)
+    number = _required(r, "batchNumber", "Bilag")
+    period = _required(r, "financialPeriod", "Bilag")
+    deleted_at = now if r.get("status") == VOIDED else None
+    modified = timestamp(r.get("lastModifiedDateTime"))
+    raw_lines = r.get("journalTransactionLines") or []
+    batch = {
+        "module": module,
+        "batch_number": number,
+        "status": text(r.get("status"), 20),
+        "transaction_date": day(r.get("transactionDate")),
+        "period": period,
+        "description": text(r.get("description"), 500),
+        "currency": r.get("currencyId"),
+        "debit_total": money(r.get("debitTotal")),
+        "credit_total": money(r.get("creditTotal")),
+        "line_count": len(raw_lines),
+        "source_modified_at": modified,
+        "deleted_at": deleted_at,
+    }
+    lines = []
+    for line in raw_lines:
+        if line.get("lineNumber") is None:
+            raise MalformedResponse(f"Bilag {number}: en linje mangler lineNumber")
+        lines.append({
+            "module": module,
+            "batch_number": number,
+            "line_number": int(line["lineNumber"]),
+            "period": period,
+            "account_number": text(line.get("accountNumber"), 30),
+            "description": text(line.get("description"), 500),
+            "debit": money(line.get("debitAmount")),
+            "credit": money(line.get("creditAmount")),
+            "reference_number": text(line.get("referenceNumber"), 100),
+            "vat_code": text(line.get("vatCode"), 30),
+            "customer_supplier": text(line.get("customerSupplier"), 30),
+            "source_modified_at": modified,
+            "deleted_at": deleted_at,
+        })
+    return batch, lines
+
+
+def party_row(r: dict) -> dict:
+    return {
+        "number": _required(r, "number", "Kunde/leverandør"),
+        "internal_id": r.get("internalId"),
+        "name": text(r.get("name"), 300),
+        "status": text(r.get("status"), 20),
+        "corporate_id": text(r.get("corporateId"), 30),
+        "vat_registration_id": text(r.get("vatRegistrationId"), 40),
+        "source_modified_at": timestamp(r.get("lastModifiedDateTime")),
+    }
+
+
+def party_balance_row(r: dict, kind: str) -> dict:
+    party = r.get(kind)
+    if not isinstance(party, dict):
+        party = {"number": party}
+    return {
+        "party_number": _required(party, "number", "Saldo"),
+        "party_internal_id": party.get("internalId"),
+        "party_name": text(party.get("name"), 300),
+        "from_period": r.get("fromFinPeriod"),
+        "to_period": r.get("toFinPeriod"),
+        "begin_balance": money(r.get("beginBalance")),
+        "ytd_balance": money(r.get("yearToDateBalance")),
+    }
+
+
+def organization_values(r: dict) -> dict:
+    return {
+        "name": text(r.get("name"), 300),
+        "corporate_id": r.get("corporateId"),
+        "vat_registration_id": r.get("vatRegistrationId"),
+        "base_currency": r.get("baseCurrency"),
+        "default_country": r.get("defaultCountry"),
+        "source_modified_at": timestamp(r.get("lastModifiedDateTime")),
+    }

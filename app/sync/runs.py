@@ -1,0 +1,396 @@
+"""The run kinds: one function each, called by every entry point through ``execute_run``.
+
+``execute_run(run_id, progress)`` loads the SyncRun, dispatches on its kind and returns an
+Outcome; a failure raises RunFailed (a Norwegian message with Visma's own words, and whether a
+retry can help) after committing its domain effects (integration needs reauthorization, client
+unreachable, client.last_sync_*). The worker owns the run's final status, attempts and
+escalation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+
+from app.accounting import store
+from app.accounting.models import Account, DatasetState, GLBalance, JournalLine
+from app.audit.operations import Actor, record
+from app.db_types import utcnow
+from app.extensions import db
+from app.integrations import tokens
+from app.integrations.models import Client, Integration, IntegrationStatus, SyncResult
+from app.integrations.visma import visma_client
+from app.jobs.models import RunKind, RunStatus, SyncRun
+from app.jobs.runtime import Outcome, Progress, RunFailed
+from app.orgnr import is_valid_orgnr, normalize_orgnr
+from app.sync import checks
+from app.sync.engine import ClientSync
+from app.visma.errors import (
+    ApiError,
+    AuthorizationLost,
+    CompanyAccessWithdrawn,
+    ConfigurationError,
+    MalformedResponse,
+    Throttled,
+    TokenExpired,
+    VismaError,
+    VismaUnavailable,
+)
+
+log = logging.getLogger(__name__)
+SYSTEM = Actor.system("sync")
+
+UNREACHABLE_GONE = (
+    "Selskapet er ikke lenger tilgjengelig gjennom denne tilkoblingen i Visma.net "
+    "(tillatelsen kan være trukket tilbake i Visma App Store, eller brukeren har mistet tilgang)."
+)
+
+
+# -- the entry point -------------------------------------------------------------------------
+
+
+def execute_run(run_id: int, progress: Progress) -> Outcome:
+    """Do one queued/claimed run to its end; raises RunFailed on failure."""
+    run = db.session.get(SyncRun, run_id)
+    if run is None:
+        raise RunFailed(f"Kjøring {run_id} finnes ikke.", retryable=False)
+    handler = HANDLERS.get(run.kind)
+    if handler is None:
+        raise RunFailed(f"Ukjent type kjøring: {run.kind}.", retryable=False)
+    integration = db.session.get(Integration, run.integration_id)
+    client = db.session.get(Client, run.client_id) if run.client_id else None
+    try:
+        return handler(run, integration, client, progress)
+    except VismaError as exc:
+        db.session.rollback()
+        raise _failed(exc, run, integration, client) from exc
+
+
+def _failed(exc: VismaError, run: SyncRun, integration: Integration, client: Client | None):
+    """Apply the domain effects of a Visma failure and return the RunFailed to raise."""
+    said = f" Visma.net svarte: «{exc.message}»" if exc.message else ""
+    if isinstance(exc, AuthorizationLost):
+        message = (
+            "Tilgangen til Visma.net må fornyes: trykk «Koble til på nytt» på integrasjonen. "
+            "Data som allerede er hentet, beholdes." + said
+        )
+        retryable = False
+        if integration.status != IntegrationStatus.REAUTHORIZATION_REQUIRED:
+            tokens.mark_reauthorization_required(integration, exc.message)
+    elif isinstance(exc, CompanyAccessWithdrawn):
+        message = (
+            "Sticos har ikke lenger tilgang til dette selskapet i Visma.net. Gi tillatelse på nytt "
+            "i Visma App Store («Angi tillatelser»). Data som allerede er hentet, beholdes." + said
+        )
+        retryable = False
+        if client is not None:
+            _mark_unreachable(client, exc.message or message)
+    elif isinstance(exc, Throttled):
+        wait = f" om {max(1, round((exc.retry_after or 60) / 60))} min" if exc.retry_after else ""
+        message = f"Visma.net begrenser antall kall for selskapet; prøver igjen{wait}." + said
+        retryable = True
+    elif isinstance(exc, VismaUnavailable | TokenExpired):
+        message = "Visma.net svarte ikke som det skulle; prøver igjen senere." + said
+        retryable = True
+    elif isinstance(exc, MalformedResponse):
+        message = "Visma.net sendte et ufullstendig eller ugyldig svar; prøver igjen." + said
+        retryable = True
+    elif isinstance(exc, ConfigurationError):
+        message = "Sticos sin app er feil satt opp mot Visma.net; driften er varslet." + said
+        retryable = False
+    elif isinstance(exc, ApiError):
+        message = "Visma.net avviste forespørselen." + said
+        retryable = exc.status is not None and exc.status >= 500
+    else:
+        message = "Feil mot Visma.net." + said
+        retryable = True
+    if client is not None and run.kind in (RunKind.INCREMENTAL_SYNC, RunKind.FULL_SYNC):
+        client.last_sync_at = utcnow()
+        client.last_sync_result = SyncResult.FAILED
+        client.last_sync_message = message
+    db.session.commit()
+    return RunFailed(message, retryable=retryable)
+
+
+def _mark_unreachable(client: Client, reason: str) -> None:
+    if client.reachable:
+        client.unreachable_since = utcnow()
+    client.reachable = False
+    client.unreachable_reason = reason
+    record(SYSTEM, "client_unreachable", client, reason=reason)
+
+
+# -- guards ----------------------------------------------------------------------------------
+
+
+def _require_client(run: SyncRun, client: Client | None, *, active: bool = True) -> Client:
+    if client is None:
+        raise RunFailed("Kjøringen mangler klient.", retryable=False)
+    if active and not client.active:
+        raise RunFailed(f"{client.name} er ikke aktiv; aktiver klienten først.", retryable=False)
+    other = db.session.scalar(
+        select(func.count()).where(
+            SyncRun.client_id == client.id,
+            SyncRun.status == RunStatus.RUNNING,
+            SyncRun.id != run.id,
+            SyncRun.kind.in_([RunKind.INCREMENTAL_SYNC, RunKind.FULL_SYNC, RunKind.TEST_DATA,
+                              RunKind.DELETE_OLD_ACCOUNTS]),
+        )
+    )
+    if other:
+        raise RunFailed(
+            f"En annen kjøring for {client.name} pågår allerede; prøver igjen etterpå.",
+            retryable=True,
+        )
+    return client
+
+
+def _require_connection(integration: Integration) -> None:
+    """The user's grant must still be good: refresh it if due (AuthorizationLost otherwise)."""
+    if integration.status != IntegrationStatus.CONNECTED:
+        raise RunFailed(
+            "Integrasjonen er ikke tilkoblet Visma.net; trykk «Koble til på nytt».",
+            retryable=False,
+        )
+    tokens.interactive_token(integration.id)
+
+
+def _engine(client: Client, progress: Progress, *, now) -> ClientSync:
+    minutes = current_app.config.get("SYNC_LOOKBACK_MINUTES", 10)
+    return ClientSync(
+        client.id,
+        visma_client().tenant_api(client.external_id),
+        progress,
+        now=now,
+        lookback=timedelta(minutes=minutes),
+    )
+
+
+# -- run kinds -------------------------------------------------------------------------------
+
+
+def refresh_clients(
+    run: SyncRun, integration: Integration, client: Client | None, progress: Progress
+) -> Outcome:
+    """Oppdater klientliste: new companies arrive inactive and flagged new; vanished ones are
+    kept and marked unreachable; names and orgnrs updated; an invalid orgnr kept and flagged."""
+    progress.update("Henter klientlisten fra Visma.net")
+    _require_connection(integration)
+    visma = visma_client()
+    token = tokens.interactive_token(integration.id)
+    try:
+        tenants = visma.discover_tenants(token)
+    except TokenExpired:  # the access token was refused early: refresh once and try again
+        tenants = visma.discover_tenants(tokens.interactive_token(integration.id, force_refresh=True))
+    now = utcnow()
+    existing = {c.external_id: c for c in integration.clients}
+    new = updated = unreachable = invalid = 0
+    for tenant in tenants:
+        orgnr = normalize_orgnr(tenant.corporate_id) or None
+        found = existing.pop(tenant.tenant_id, None)
+        if found is None:
+            found = Client(integration=integration, external_id=tenant.tenant_id, active=False,
+                           is_new=True, first_seen_at=now, reachable=True)
+            db.session.add(found)
+            new += 1
+        elif found.name != tenant.name or found.orgnr != orgnr:
+            updated += 1
+        found.name = tenant.name[:300] or found.name or tenant.tenant_id
+        found.orgnr = orgnr
+        found.orgnr_valid = is_valid_orgnr(orgnr)
+        invalid += 0 if found.orgnr_valid else 1
+        found.last_seen_at = now
+        if tenant.access_withdrawn:
+            _mark_unreachable(found, tenant.message or UNREACHABLE_GONE)
+            unreachable += 1
+        else:
+            found.reachable = True
+            found.unreachable_since = None
+            found.unreachable_reason = None
+    for gone in existing.values():
+        if gone.reachable:
+            _mark_unreachable(gone, UNREACHABLE_GONE)
+        unreachable += 1
+    integration.clients_refreshed_at = now
+    record(SYSTEM, "clients_refreshed", integration, found=len(tenants), new=new,
+           unreachable=unreachable)
+    db.session.commit()
+    parts = [f"{len(tenants)} klienter funnet", f"{new} nye"]
+    if unreachable:
+        parts.append(f"{unreachable} ikke tilgjengelige")
+    if invalid:
+        parts.append(f"{invalid} med ugyldig orgnr")
+    progress.update("Klientlisten er oppdatert", done=1, total=1)
+    return Outcome(
+        counts={"clients": len(tenants), "new_clients": new, "updated_clients": updated,
+                "unreachable_clients": unreachable, "invalid_orgnr": invalid},
+        message=", ".join(parts) + ".",
+    )
+
+
+def _sync(run: SyncRun, integration: Integration, client: Client | None, progress: Progress,
+          *, full: bool) -> Outcome:
+    client = _require_client(run, client)
+    _require_connection(integration)
+    now = utcnow()
+    engine = _engine(client, progress, now=now)
+    never_synced = not db.session.scalar(
+        select(func.count()).where(
+            DatasetState.client_id == client.id, DatasetState.full_synced_at.is_not(None)
+        )
+    )
+    if full or never_synced:
+        engine.full()
+    else:
+        engine.incremental()
+    return _after_sync(client, engine, progress, now=now, full=full or never_synced)
+
+
+def _after_sync(client: Client, engine: ClientSync, progress: Progress, *, now, full: bool
+                ) -> Outcome:
+    progress.update("Kontrollerer tallene")
+    figures_state = store.dataset_state(client.id, "gl_balances")
+    warnings, figures = checks.run_checks(client.id, figures_state.figures or None)
+    figures_state.figures = figures
+    client.last_sync_at = utcnow()
+    client.data_as_of = now
+    client.last_sync_result = SyncResult.WARNINGS if warnings else SyncResult.SUCCEEDED
+    kind = "Full synkronisering" if full else "Synkronisering"
+    lines = engine.counts.get("journal_lines", 0)
+    message = f"{kind} fullført: {lines} bilagslinjer, {engine.counts.get('accounts', 0)} kontoer."
+    if warnings:
+        message += f" {len(warnings)} kontroll(er) feilet: " + "; ".join(
+            w["detail"][:200] for w in warnings)
+    client.last_sync_message = message[:2000]
+    if not client.reachable:
+        client.reachable = True
+        client.unreachable_since = None
+        client.unreachable_reason = None
+    db.session.commit()
+    progress.update("Ferdig", done=engine.done, total=engine.done)
+    return Outcome(counts=dict(engine.counts), warnings=warnings, message=message)
+
+
+def incremental_sync(run, integration, client, progress) -> Outcome:
+    """Synkroniser: what changed since the bookmarks (a full sync the first time)."""
+    return _sync(run, integration, client, progress, full=False)
+
+
+def full_sync(run, integration, client, progress) -> Outcome:
+    """Full synkronisering: re-read everything, replace the copy atomically, reset bookmarks."""
+    return _sync(run, integration, client, progress, full=True)
+
+
+def test_data(run, integration, client, progress) -> Outcome:
+    """Send testdata til Sticos: organization, accounts and the latest period's balances."""
+    client = _require_client(run, client)
+    _require_connection(integration)
+    now = utcnow()
+    engine = _engine(client, progress, now=now)
+    period = engine.test_data()
+    client.test_data_sent_at = utcnow()
+    label = f"{period[:4]}-{period[4:]}" if period else "ingen periode"
+    message = (
+        f"Testdata sendt: firmaopplysninger, {engine.counts.get('accounts', 0)} kontoer og "
+        f"{engine.counts.get('gl_balances', 0)} saldoer for {label}."
+    )
+    db.session.commit()
+    progress.update("Ferdig", done=engine.done, total=engine.done)
+    return Outcome(counts=dict(engine.counts), message=message)
+
+
+def _stale_accounts(client: Client) -> list[Account]:
+    """Stored accounts (visible copy, tombstones included) the source no longer has."""
+    api = visma_client().tenant_api(client.external_id)
+    source = {
+        str(r.get("accountCD", "")).strip() for page in api.stream("accounts").pages() for r in page
+    }
+    generation = store.current_generation(client.id, "accounts")
+    rows = db.session.scalars(
+        select(Account).where(Account.client_id == client.id, Account.generation == generation)
+        .order_by(Account.account_number)
+    ).all()
+    return [a for a in rows if a.account_number not in source]
+
+
+def preview_delete_old_accounts(client_id: int) -> list[dict]:
+    """Exactly what «Slett gamle kontoer» would remove now: one dict per account with ``id``,
+    ``number``, ``description``, ``rows_affected`` (its GL balance rows and journal lines) and
+    ``deleted_in_source_at``. Reads the source's chart of accounts (one API call); raises
+    VismaError when Visma cannot be read."""
+    client = db.session.get(Client, client_id)
+    if client is None:
+        return []
+    stale = _stale_accounts(client)
+    if not stale:
+        return []
+    numbers = [a.account_number for a in stale]
+    gl = dict(db.session.execute(
+        select(GLBalance.account_number, func.count())
+        .where(GLBalance.client_id == client.id, GLBalance.account_number.in_(numbers))
+        .group_by(GLBalance.account_number)
+    ).all())
+    lines = dict(db.session.execute(
+        select(JournalLine.account_number, func.count())
+        .where(JournalLine.client_id == client.id, JournalLine.account_number.in_(numbers),
+               JournalLine.deleted_at.is_(None))
+        .group_by(JournalLine.account_number)
+    ).all())
+    return [
+        {
+            "id": a.id,
+            "number": a.account_number,
+            "description": a.description,
+            "rows_affected": 1 + gl.get(a.account_number, 0) + lines.get(a.account_number, 0),
+            "gl_balance_rows": gl.get(a.account_number, 0),
+            "journal_lines": lines.get(a.account_number, 0),
+            "deleted_in_source_at": a.deleted_at,
+        }
+        for a in stale
+    ]
+
+
+def delete_old_accounts(run, integration, client, progress) -> Outcome:
+    """Slett gamle kontoer: remove accounts the source no longer has, with their GL balances.
+    Only those the user confirmed (``params["account_ids"]``) and only for an active client."""
+    client = _require_client(run, client)
+    progress.update("Sammenligner kontoplanen med Visma.net")
+    confirmed = {int(i) for i in (run.params or {}).get("account_ids", [])}
+    stale = [a for a in _stale_accounts(client) if not confirmed or a.id in confirmed]
+    if (run.params or {}).get("account_ids") is not None and not confirmed:
+        stale = []
+    numbers = sorted({a.account_number for a in stale})
+    gl_removed = 0
+    if numbers:
+        gl_removed = db.session.execute(
+            delete(GLBalance).where(GLBalance.client_id == client.id,
+                                    GLBalance.account_number.in_(numbers))
+        ).rowcount or 0
+        db.session.execute(
+            delete(Account).where(Account.client_id == client.id,
+                                  Account.account_number.in_(numbers))
+        )
+    record(SYSTEM, "old_accounts_deleted", client, accounts=numbers, gl_balance_rows=gl_removed,
+           requested_by=run.requested_by)
+    db.session.commit()
+    progress.update("Ferdig", done=1, total=1)
+    if numbers:
+        listed = ", ".join(f"{a.account_number} {a.description}".strip() for a in stale[:50])
+        message = f"Slettet {len(numbers)} gamle kontoer: {listed}."
+    else:
+        message = "Ingen gamle kontoer å slette."
+    return Outcome(counts={"accounts_removed": len(numbers), "gl_balances_removed": gl_removed},
+                   message=message)
+
+
+HANDLERS: dict[str, Callable[..., Outcome]] = {
+    RunKind.REFRESH_CLIENTS: refresh_clients,
+    RunKind.INCREMENTAL_SYNC: incremental_sync,
+    RunKind.FULL_SYNC: full_sync,
+    RunKind.TEST_DATA: test_data,
+    RunKind.DELETE_OLD_ACCOUNTS: delete_old_accounts,
+}

@@ -1,0 +1,123 @@
+"""Serve a simulator on a free loopback port in a background thread, for tests and demos.
+
+    sim = start_simulator(SimulatorConfig(journal_lines=500))
+    try:
+        requests.get(sim.api_url + "/v1/account", headers=...)
+        sim.state.withdraw(sim.state.tenant_id("TrekkSpill"))
+    finally:
+        sim.stop()
+
+or `with start_simulator() as sim: ...`. Without a socket, `mount_responses(rsps, app, ...)`
+dispatches the requests a `responses` mock intercepts into a simulator app.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from . import create_simulator_app
+from .config import SimulatorConfig
+from .state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SimulatorState
+
+__all__ = ["RunningSimulator", "start_simulator", "mount_responses", "DEMO_CLIENT_ID",
+           "DEMO_CLIENT_SECRET"]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code="-", size="-") -> None:  # noqa: ARG002 - werkzeug's signature
+        pass
+
+
+@dataclass
+class RunningSimulator:
+    """A simulator served over real HTTP; stop() it (or use it as a context manager)."""
+
+    url: str
+    """Base URL, e.g. http://127.0.0.1:54321 (the identity provider lives here)."""
+    app: Flask
+    state: SimulatorState
+    """The in-memory world: approve/withdraw, mutations, faults, truth, clock (see README)."""
+    _server: BaseWSGIServer = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    client_id: str = DEMO_CLIENT_ID
+    client_secret: str = DEMO_CLIENT_SECRET
+
+    @property
+    def api_url(self) -> str:
+        """The ERP API base, as VISMA_API_URL would name https://api.finance.visma.net."""
+        return self.url + "/api"
+
+    @property
+    def token_url(self) -> str:
+        return self.url + "/connect/token"
+
+    @property
+    def authorize_url(self) -> str:
+        return self.url + "/connect/authorize"
+
+    @property
+    def tenants_url(self) -> str:
+        return self.url + "/connect/tenants"
+
+    def service_token(self, tenant_id: str) -> str:
+        """An ERP access token for tenant_id, without an HTTP round trip (approval unchecked)."""
+        return self.state.issue_service_token(tenant_id, self.client_id, self.url)
+
+    def stop(self) -> None:
+        """Shut the server down and release its port."""
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        self._server.server_close()
+
+    def __enter__(self) -> RunningSimulator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_simulator(config: SimulatorConfig | None = None) -> RunningSimulator:
+    """Build a simulator for config (the demo world by default) and serve it on 127.0.0.1:<free>."""
+    state = SimulatorState(config)
+    app = create_simulator_app(state=state)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="visma-simulator", daemon=True)
+    thread.start()
+    return RunningSimulator(f"http://127.0.0.1:{server.server_port}", app, state, server, thread)
+
+
+def mount_responses(rsps, app: Flask, connect_url: str = "https://connect.visma.test",
+                    api_url: str | None = None) -> None:
+    """Answer every request a `responses.RequestsMock` sees under connect_url (Visma Connect,
+    /_sim) and api_url (the ERP API, default connect_url + "/api") from the simulator app."""
+    connect_url = connect_url.rstrip("/")
+    api_url = (api_url or connect_url + "/api").rstrip("/")
+    client = app.test_client(use_cookies=False)  # requests keeps the cookies
+    # the longer base first, so connect_url + "/api" reaches the ERP API
+    bases = sorted([(api_url, "/api"), (connect_url, "")], key=lambda b: -len(b[0]))
+
+    def dispatch(request):
+        base, prefix = next((b, p) for b, p in bases
+                            if request.url == b or request.url.startswith((b + "/", b + "?")))
+        url = urlsplit(request.url)
+        path = prefix + url.path[len(urlsplit(base).path):] or "/"
+        # Connect keeps its base path as script root, so discovery names the mocked URLs
+        script_base = base if not prefix else f"{url.scheme}://{url.netloc}"
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        response = client.open(path, method=request.method, query_string=url.query,
+                               headers=headers, data=body, base_url=script_base)
+        out_headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return response.status_code, out_headers, response.get_data()
+
+    for base, _ in bases:
+        pattern = re.compile(re.escape(base) + r"([/?].*)?$")
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            rsps.add_callback(method, pattern, callback=dispatch, content_type=None)

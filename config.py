@@ -70,8 +70,9 @@ class Config:
     # Visma Connect app settings: a refresh token dies when unused this long / after this long.
     VISMA_REFRESH_SLIDING_DAYS = _env_int("VISMA_REFRESH_SLIDING_DAYS", 30)
     VISMA_REFRESH_ABSOLUTE_DAYS = _env_int("VISMA_REFRESH_ABSOLUTE_DAYS", 365)
-    # Incremental syncs re-read this far behind their bookmark (clock skew, late commits).
-    SYNC_LOOKBACK_MINUTES = _env_int("SYNC_LOOKBACK_MINUTES", 10)
+    # Incremental syncs re-read this far behind their bookmark (clock skew between Visma's
+    # servers, late commits); the rows stamped at the bookmark itself are always re-read.
+    SYNC_LOOKBACK_SECONDS = _env_int("SYNC_LOOKBACK_SECONDS", 60)
 
     # Read API (/api/v1): requests per minute per API key before 429 Too Many Requests.
     API_RATE_LIMIT_PER_MINUTE = _env_int("API_RATE_LIMIT_PER_MINUTE", 600)

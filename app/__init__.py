@@ -116,11 +116,13 @@ def register_commands(app: Flask) -> None:
     from app.demo.cli import demo_cli
     from app.devserver import serve_command
     from app.jobs.cli import worker_command
+    from app.sync.cli import sync_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(sync_cli)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """Klienter: find a client in seconds, see how its syncs went, act on one or thousands."""
 
 from flask import flash
+from markupsafe import Markup
 from flask_admin.actions import action
 from sqlalchemy.orm import joinedload
 
@@ -40,6 +41,16 @@ DETAIL_COLUMNS = (
     "last_sync_result", "last_sync_message", "data_as_of", "test_data_sent_at", "next_sync_at",
     "consecutive_failures", "needs_attention", "schedule_paused_reason",
 )
+
+
+def _name_link(view, context, model, name):
+    url = view.get_url(".details_view", id=model.id)
+    return Markup('<a href="{}">{}</a>').format(url, model.name)
+
+
+def _integration_link(view, context, model, name):
+    url = view.get_url("integrations_admin.details_view", id=model.integration_id)
+    return Markup('<a href="{}">#{}</a>').format(url, model.integration_id)
 
 
 def _result(view, context, model, name):
@@ -88,10 +99,10 @@ class ClientView(OperatorModelView):
         "consecutive_failures": "Feil på rad", "needs_attention": "Trenger oppfølging",
         "schedule_paused_reason": "Planlegging stoppet",
     }
-    column_formatters = {"last_sync_result": _result}
-    column_formatters_export = column_formatters
-    column_formatters_detail = column_formatters
-    column_descriptions = {"integration_id": "Integrasjonens ID (lenker til integrasjonen)"}
+    column_formatters = {"last_sync_result": _result, "name": _name_link,
+                         "integration_id": _integration_link}
+    column_formatters_export = {"last_sync_result": _result}
+    column_formatters_detail = column_formatters_export
 
     def get_query(self):
         return super().get_query().options(
@@ -104,6 +115,8 @@ class ClientView(OperatorModelView):
         return self.get_query().filter(Client.id == int(id)).first()
 
     def render(self, template, **kwargs):
+        if template == self.details_template and kwargs.get("model") is not None:
+            kwargs["accounting_url"] = self.get_url("accounts_admin.index_view", klient=kwargs["model"].id)
         kwargs.setdefault("row_labels", ROW_LABELS)
         kwargs.setdefault("row_confirm", ROW_CONFIRM)
         return super().render(template, **kwargs)

@@ -131,7 +131,7 @@ def build_dashboard() -> Dashboard:
 
 
 def throttling_seen(since: datetime) -> list[tuple[int, str, int, datetime]]:
-    """Per customer: how many runs since ``since`` ended with Visma's throttling (429) in their
+    """Per customer: how many runs since ``since`` failed with Visma's throttling (429) in their
     error text, and when last. The Visma client keeps its rate-limit headers in memory only,
     so the runs' recorded errors are what the panel can see across processes."""
     rows = db.session.execute(
@@ -140,7 +140,8 @@ def throttling_seen(since: datetime) -> list[tuple[int, str, int, datetime]]:
         .join(Integration, SyncRun.integration_id == Integration.id)
         .join(Customer, Integration.customer_id == Customer.id)
         .where(
-            SyncRun.status.in_((RunStatus.FAILED, RunStatus.SUCCEEDED, RunStatus.WARNINGS)),
+            # A throttled run that recovered carries no error text; the failed ones say why.
+            SyncRun.status == RunStatus.FAILED,
             SyncRun.finished_at >= since,
             or_(*(func.lower(SyncRun.error_message).like(m) for m in THROTTLE_MARKERS)),
         )

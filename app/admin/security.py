@@ -102,7 +102,7 @@ class OperatorModelView(OperatorAccess, ModelView):
         raise KeyError(name)
 
     def filtered_url(self, name: str, value) -> str:
-        return self.get_url(".index_view", **{self.filter_arg(name): value})
+        return self.get_url(f"{self.endpoint}.index_view", **{self.filter_arg(name): value})
 
     # -- bulk actions --------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from flask_admin import Admin
 
+from app.admin import accounting
 from app.admin.audit import AuditView
 from app.admin.clients import ClientView
 from app.admin.integrations import IntegrationView
@@ -24,4 +25,5 @@ def register_views(admin: Admin) -> None:
     admin.add_view(ClientView(Client, db, name="Klienter", endpoint="clients_admin"))
     admin.add_view(RunView(SyncRun, db, name="Kjøringer", endpoint="runs_admin"))
     admin.add_view(AuditView(AuditEvent, db, name="Revisjonslogg", endpoint="audit_admin"))
+    accounting.register(admin)
     admin.add_view(ApiKeyView(name="API-nøkler", endpoint="api_keys_admin"))

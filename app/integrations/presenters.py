@@ -45,10 +45,21 @@ SYNC_RESULT_LABELS = {
 }
 
 
-def counts_text(counts: dict | None) -> str:
+# The figures a customer recognises first; the rest follow when a summary has room.
+COUNT_ORDER = ("clients", "new_clients", "unreachable_clients", "invalid_orgnr", "accounts",
+               "journal_lines", "journal_batches", "gl_balances", "deleted_accounts")
+SKIPPED_COUNTS = {"organization", "updated_clients"}
+
+
+def counts_text(counts: dict | None, limit: int | None = None) -> str:
     """'312 kontoer, 2 000 posteringer' from {'accounts': 312, 'journal_lines': 2000}."""
     parts = []
-    for key, value in (counts or {}).items():
+    counts = counts or {}
+    ordered = [k for k in COUNT_ORDER if k in counts] + [
+        k for k in counts if k not in COUNT_ORDER and k not in SKIPPED_COUNTS
+    ]
+    for key in ordered:
+        value = counts[key]
         if not isinstance(value, int | float) or isinstance(value, bool) or not value:
             continue
         number = f"{int(value):,}".replace(",", "\u00a0")
@@ -57,6 +68,8 @@ def counts_text(counts: dict | None) -> str:
         else:
             label = COUNT_LABELS.get(key, key.replace("_", " "))
         parts.append(f"{number} {label}")
+    if limit is not None and len(parts) > limit:
+        parts = parts[:limit] + ["…"]
     return ", ".join(parts)
 
 
@@ -77,7 +90,7 @@ def run_payload(run: SyncRun, queue_position: int | None = None) -> dict:
         summary = run.status_label
         if run.status in (RunStatus.FAILED, RunStatus.CANCELLED) and run.error_message:
             summary += f": {run.error_message}"
-    counts = counts_text(run.counts)
+    counts = counts_text(run.counts, limit=4)
     if counts and run.status in (RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.WARNINGS):
         summary += f" – {counts}"
     if run.status == RunStatus.WARNINGS and run.warnings:
@@ -95,7 +108,7 @@ def run_payload(run: SyncRun, queue_position: int | None = None) -> dict:
         "total": run.progress_total,
         "percent": percent,
         "counts": run.counts or {},
-        "counts_text": counts,
+        "counts_text": counts_text(run.counts),
         "warnings": len(run.warnings or []),
         "error": run.error_message,
         "queue_position": queue_position,

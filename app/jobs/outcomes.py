@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from app.audit.operations import Actor, record
 from app.db_types import utcnow
@@ -44,45 +44,70 @@ def _locked_claim(claim: Claim) -> SyncRun | None:
     )
 
 
-def complete_claim(claim: Claim, outcome: Outcome | None) -> bool:
+def complete_claim(claim: Claim, outcome: Outcome | None) -> str | None:
     """Mark the run succeeded (or 'warnings'); reset the client's escalation. Commits.
 
-    Returns False (and changes nothing) when this worker no longer holds the run.
+    Returns the new status, or None (changing nothing) when this worker no longer holds the
+    run. Core statements only: this is the hot path of every run.
     """
     outcome = outcome or Outcome()
-    run = _locked_claim(claim)
-    if run is None:
+    now = utcnow()
+    status = RunStatus.WARNINGS if outcome.warnings else RunStatus.SUCCEEDED
+    values = {
+        "status": status,
+        "warnings": list(outcome.warnings),
+        "finished_at": now,
+        "active_key": None,
+        "lease_expires_at": None,
+        "error_message": None,
+        "current_step": (outcome.message or "Ferdig")[:200],
+        "progress_done": case(
+            (SyncRun.progress_total.is_not(None), SyncRun.progress_total),
+            else_=SyncRun.progress_done,
+        ),
+    }
+    if outcome.counts:
+        values["counts"] = dict(outcome.counts)
+    table = SyncRun.__table__
+    row = db.session.execute(
+        update(table)
+        .where(
+            table.c.id == claim.run_id,
+            table.c.status == RunStatus.RUNNING,
+            table.c.worker_id == claim.worker_id,
+            table.c.attempts == claim.attempt,
+        )
+        .values(**values)
+        .returning(table.c.kind, table.c.client_id)
+    ).first()
+    if row is None:
         db.session.rollback()
         log.warning("Run %s finished but its claim was lost (lease expired?)", claim.run_id)
-        return False
-    now = utcnow()
-    run.status = RunStatus.WARNINGS if outcome.warnings else RunStatus.SUCCEEDED
-    if outcome.counts:
-        run.counts = dict(outcome.counts)
-    run.warnings = list(outcome.warnings)
-    run.finished_at = now
-    run.active_key = None
-    run.lease_expires_at = None
-    run.error_message = None
-    run.current_step = (outcome.message or "Ferdig")[:200]
-    if run.progress_total:
-        run.progress_done = run.progress_total
-    if run.client_id is not None and run.kind in SYNC_KINDS:
-        client = db.session.get(Client, run.client_id)
-        if client is not None:
-            was_paused = client.schedule_paused_reason is not None
-            client.consecutive_failures = 0
-            client.needs_attention = False
-            client.schedule_paused_reason = None
-            if client.active:
-                client.next_sync_at = next_sync_time(
-                    client.id, sync_interval_seconds(run.integration), now, min_gap=True
-                )
-            if was_paused:
-                record(Actor.system("worker"), "schedule_resumed", client, run_id=run.id,
-                       reason="manual_success")
+        return None
+    if row.client_id is not None and row.kind in SYNC_KINDS:
+        _reset_client_after_success(row.client_id, claim.run_id, now)
     db.session.commit()
-    return True
+    return status
+
+
+def _reset_client_after_success(client_id: int, run_id: int, now: datetime) -> None:
+    client = db.session.execute(
+        select(Client.active, Client.schedule_paused_reason, Integration.sync_interval_minutes)
+        .join(Integration, Integration.id == Client.integration_id)
+        .where(Client.id == client_id)
+    ).first()
+    if client is None:
+        return
+    values = {"consecutive_failures": 0, "needs_attention": False, "schedule_paused_reason": None}
+    if client.active:
+        values["next_sync_at"] = next_sync_time(
+            client_id, sync_interval_seconds(client), now, min_gap=True
+        )
+    clients = Client.__table__
+    db.session.execute(update(clients).where(clients.c.id == client_id).values(**values))
+    if client.schedule_paused_reason is not None:
+        record(Actor.system("worker"), "schedule_resumed", db.session.get(Client, client_id),
+               run_id=run_id, reason="manual_success")
 
 
 def fail_claim(claim: Claim, message: str, *, retryable: bool) -> str | None:

@@ -35,7 +35,6 @@ from flask import current_app
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Integer,
     and_,
     case,
     cast,
@@ -305,53 +304,64 @@ def _claim_next_sqlite(worker_id: str) -> Claim | None:
     return Claim(row.id, worker_id, row.attempts) if row else None
 
 
+# The PostgreSQL claim, as SQL for readability (and to keep the hot path cheap). The target
+# list takes the per-integration transaction-level advisory lock of the row it returns (and,
+# harmlessly, of rows SKIP LOCKED passes over: released at commit a moment later).
+_PG_CLAIM = text(f"""
+SELECT r.id, r.integration_id,
+       pg_try_advisory_xact_lock({CLAIM_LOCK_NAMESPACE}, r.integration_id) AS locked
+FROM sync_run r
+WHERE r.status = '{RunStatus.QUEUED}'
+  AND r.due_at <= :now
+  AND (SELECT count(*) FROM sync_run x
+       WHERE x.integration_id = r.integration_id AND x.status = '{RunStatus.RUNNING}') < :limit
+  AND (r.trigger <> '{Trigger.SCHEDULE}'
+       OR EXISTS (SELECT 1 FROM integration i
+                  WHERE i.id = r.integration_id AND i.status = '{IntegrationStatus.CONNECTED}'))
+  AND NOT (r.integration_id = ANY(CAST(:skipped AS integer[])))
+ORDER BY r.priority, r.fair_order, r.id
+LIMIT 1
+FOR UPDATE OF r SKIP LOCKED
+""")
+# Runs in a new snapshot, after the advisory lock: the limit holds across processes.
+_PG_MARK_RUNNING = text(f"""
+UPDATE sync_run
+SET status = '{RunStatus.RUNNING}', worker_id = :worker_id, attempts = attempts + 1,
+    started_at = :now, heartbeat_at = :now, lease_expires_at = :lease_expires_at,
+    finished_at = NULL, error_message = NULL, current_step = NULL
+WHERE id = :id
+  AND (SELECT count(*) FROM sync_run x
+       WHERE x.integration_id = :integration_id AND x.status = '{RunStatus.RUNNING}') < :limit
+RETURNING attempts
+""")
+
+
 def _claim_next_postgres(worker_id: str) -> Claim | None:
+    """Two statements and a commit: pick, row-lock and advisory-lock the first claimable run;
+    mark it running if its integration is still below the limit."""
     limit = current_app.config["MAX_RUNNING_PER_INTEGRATION"]
-    skipped: set[int] = set()
+    lease = timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"])
+    skipped: list[int] = []
     for _ in range(20):
-        now = utcnow()
-        query = (
-            select(SyncRun.id, SyncRun.integration_id)
-            .where(_claimable(SyncRun, now, limit))
-            .order_by(SyncRun.priority, SyncRun.fair_order, SyncRun.id)
-            .limit(1)
-            .with_for_update(skip_locked=True, of=SyncRun)
-        )
-        if skipped:
-            query = query.where(SyncRun.integration_id.not_in(skipped))
-        row = db.session.execute(query).first()
+        now = utcnow().replace(tzinfo=None)  # the columns hold naive UTC
+        connection = db.session.connection()
+        row = connection.execute(
+            _PG_CLAIM, {"now": now, "limit": limit, "skipped": skipped}
+        ).first()
         if row is None:
             db.session.rollback()
             return None
-        # Serialise claims per integration (held until commit), then count its running runs
-        # again in a fresh statement: the limit holds even when several processes claim.
-        locked = db.session.scalar(
-            select(
-                func.pg_try_advisory_xact_lock(
-                    cast(literal(CLAIM_LOCK_NAMESPACE), Integer),
-                    cast(literal(row.integration_id), Integer),
-                )
-            )
-        )
-        running = db.session.scalar(
-            select(func.count()).where(
-                SyncRun.integration_id == row.integration_id,
-                SyncRun.status == RunStatus.RUNNING,
-            )
-        ) if locked else limit
-        if running >= limit:
+        claimed = connection.execute(_PG_MARK_RUNNING, {
+            "id": row.id, "integration_id": row.integration_id, "limit": limit,
+            "worker_id": worker_id, "now": now, "lease_expires_at": now + lease,
+        }).first() if row.locked else None
+        if claimed is None:
+            # Another process is claiming for this integration, or it is at its limit.
             db.session.rollback()
-            skipped.add(row.integration_id)
+            skipped.append(row.integration_id)
             continue
-        attempts = db.session.execute(
-            update(SyncRun)
-            .where(SyncRun.id == row.id)
-            .values(**_running_values(worker_id, now))
-            .returning(SyncRun.attempts)
-            .execution_options(synchronize_session=False)
-        ).scalar_one()
         db.session.commit()
-        return Claim(row.id, worker_id, attempts)
+        return Claim(row.id, worker_id, claimed.attempts)
     db.session.rollback()
     return None
 

@@ -73,8 +73,6 @@ class Heartbeat:
 def execute_claim(claim: Claim, executor: Executor | None = None) -> str | None:
     """Run a claimed run to its end in this thread (inside an app context); returns the new
     status (succeeded/warnings/queued for a retry/failed) or None if the claim was lost."""
-    from app.jobs.models import RunStatus, SyncRun
-
     executor = executor or default_executor
     app = current_app._get_current_object()
     with Heartbeat(app, claim):
@@ -90,11 +88,7 @@ def execute_claim(claim: Claim, executor: Executor | None = None) -> str | None:
             # The traceback goes to the log; the user sees a generic message.
             log.exception("Run %s failed with an unexpected error", claim.run_id)
             return fail_claim(claim, UNEXPECTED_ERROR_MESSAGE, retryable=True)
-    if not complete_claim(claim, outcome):
-        return None
-    return db.session.scalar(db.select(SyncRun.status).where(SyncRun.id == claim.run_id)) or (
-        RunStatus.SUCCEEDED
-    )
+    return complete_claim(claim, outcome)
 
 
 def run_inline(run_id: int, executor: Executor | None = None) -> str | None:

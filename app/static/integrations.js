@@ -72,6 +72,22 @@
     }).catch(function () { /* the form still submits on Enter */ });
   }
 
+  // The rows again, as the server has them now (same search, filter and page).
+  function reloadClients() {
+    var params = new URLSearchParams(location.search);
+    params.set("partial", "klienter");
+    fetch(clientsBox.getAttribute("data-partial-url") + "?" + params.toString(), {
+      headers: { "Accept": "text/html" }, credentials: "same-origin"
+    }).then(function (response) {
+      if (!response.ok) throw new Error(response.status);
+      return response.text();
+    }).then(function (html) {
+      clientsBox.innerHTML = html;
+      if (searchInput) filterRows(searchInput.value);
+      poll.now();
+    }).catch(function () { /* the next reload shows them */ });
+  }
+
   if (searchForm && searchInput) {
     searchInput.addEventListener("input", function () {
       filterRows(searchInput.value);
@@ -185,9 +201,11 @@
       }
     });
 
-    if (reload && !(searchInput && document.activeElement === searchInput)) {
-      location.reload();
-      return;
+    if (reload) {
+      // A new client list: swap the rows in place; with no list before, the page around it
+      // changes too (search box, or the App Store help when none were found).
+      if (searchForm) reloadClients();
+      else { location.reload(); return; }
     }
     root.setAttribute("data-busy", data.busy ? "true" : "false");
   }

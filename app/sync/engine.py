@@ -85,6 +85,7 @@ class StreamResult:
     bookmark: datetime | None = None
     seen: set[tuple] = field(default_factory=set)
     periods: set[str] = field(default_factory=set)
+    parties: bool = False  # a journal line naming a customer or supplier was read
 
 
 class ClientSync:
@@ -194,6 +195,7 @@ class ClientSync:
                     continue
                 batch_rows.append(batch)
                 line_rows.extend(lines)
+                result.parties |= any(line["customer_supplier"] for line in lines)
                 if batch["deleted_at"] is None:
                     keep_lines.update((*key, line["line_number"]) for line in lines)
             store.write_rows(JournalBatch, self.client_id, generation, batch_rows,
@@ -256,36 +258,60 @@ class ClientSync:
                 self.counts[f"{name}_removed"] = count
 
     def incremental(self) -> None:
-        """Read what changed since each bookmark (whole lists where that is as cheap)."""
+        """Read what changed since each bookmark (whole lists where that is as cheap).
+
+        The organization is not re-read (full syncs, test data and client-list refreshes do);
+        customer/supplier balances, which no cursor filters, are re-read only when something
+        that moves them changed: journal lines naming a party, or the parties themselves.
+        """
         generation = store.current_generation(self.client_id, "journal_batches")
         self._discard_unfinished(generation)
-        self.write_organization()
         touched_periods: set[str] = set()
+        parties_changed = False
+        balance_plans = []
         for plan in PLANS:
-            model = SYNCED_MODELS[plan.dataset]
-            state = store.dataset_state(self.client_id, plan.dataset)
-            since = state.bookmark - self.lookback if plan.cursor and state.bookmark else None
-            result = self.read_plan(plan, generation=generation, carry_from=None,
-                                    since=since if plan.cursor else None,
-                                    track_keys=not plan.cursor or plan.dataset == "gl_balances")
-            if not plan.cursor:
-                gone = store.tombstone_missing(model, self.client_id, generation, result.seen,
-                                               now=self.now)
-                if gone:
-                    self.counts[f"{plan.dataset}_removed"] = len(gone)
+            if plan.dataset in ("customer_balances", "supplier_balances"):
+                balance_plans.append(plan)
+                continue
+            result = self._incremental_plan(plan, generation)
             if plan.dataset == "gl_balances":
                 touched_periods = result.periods
-                self._sweep_vanished_gl(generation, result.seen)
-            self._finish_stream(state, result.bookmark, model, generation)
+            if plan.dataset in ("customers", "suppliers") and result.rows:
+                parties_changed = True
 
         state = store.dataset_state(self.client_id, "journal_batches")
         since = state.bookmark - self.lookback if state.bookmark else None
         journal = self.read_journal(generation=generation, carry_from=None, since=since,
                                     in_place=True)
-        self._reconcile_deleted_batches(generation, touched_periods)
+        parties_changed |= journal.parties
+        parties_changed |= self._reconcile_deleted_batches(generation, touched_periods)
         self._finish_stream(state, journal.bookmark, JournalBatch, generation)
         lines_state = store.dataset_state(self.client_id, "journal_lines")
         self._finish_stream(lines_state, journal.bookmark, JournalLine, generation)
+
+        for plan in balance_plans:
+            if parties_changed:
+                self._incremental_plan(plan, generation)
+            else:
+                state = store.dataset_state(self.client_id, plan.dataset)
+                self._finish_stream(state, None, SYNCED_MODELS[plan.dataset], generation)
+
+    def _incremental_plan(self, plan: Plan, generation: int) -> StreamResult:
+        model = SYNCED_MODELS[plan.dataset]
+        state = store.dataset_state(self.client_id, plan.dataset)
+        since = state.bookmark - self.lookback if plan.cursor and state.bookmark else None
+        result = self.read_plan(plan, generation=generation, carry_from=None,
+                                since=since if plan.cursor else None,
+                                track_keys=not plan.cursor or plan.dataset == "gl_balances")
+        if not plan.cursor:
+            gone = store.tombstone_missing(model, self.client_id, generation, result.seen,
+                                           now=self.now)
+            if gone:
+                self.counts[f"{plan.dataset}_removed"] = len(gone)
+        if plan.dataset == "gl_balances":
+            self._sweep_vanished_gl(generation, result.seen)
+        self._finish_stream(state, result.bookmark, model, generation)
+        return result
 
     def _finish_stream(self, state: DatasetState, seen: datetime | None,
                        model: type[SyncedRow], generation: int) -> None:
@@ -345,11 +371,13 @@ class ClientSync:
             )
         db.session.commit()
 
-    def _reconcile_deleted_batches(self, generation: int, touched: set[str]) -> None:
+    def _reconcile_deleted_batches(self, generation: int, touched: set[str]) -> bool:
         """Find journal batches deleted at the source: where GL and journal disagree in a
-        period whose balances changed, re-read that period's journal whole."""
+        period whose balances changed, re-read that period's journal whole. Returns whether
+        a removed batch had lines naming a customer or supplier."""
         if not touched:
-            return
+            return False
+        parties = False
         differing = {period for period, _ in checks.gl_journal_differences(self.client_id)}
         for period in sorted(differing & touched)[:MAX_RECONCILE_PERIODS]:
             result = self.read_journal(generation=generation, carry_from=None,
@@ -357,10 +385,18 @@ class ClientSync:
             gone = store.tombstone_missing(JournalBatch, self.client_id, generation, result.seen,
                                            JournalBatch.period == period, now=self.now)
             if gone:
+                parties |= bool(db.session.scalar(
+                    select(func.count()).select_from(JournalLine).where(
+                        JournalLine.client_id == self.client_id,
+                        JournalLine.generation == generation,
+                        JournalLine.deleted_at.is_(None),
+                        JournalLine.customer_supplier != "",
+                        tuple_(JournalLine.module, JournalLine.batch_number).in_(gone))))
                 self._drop_stale_lines(generation, gone, keep=set())
                 self.counts["journal_batches_removed"] = (
                     self.counts.get("journal_batches_removed", 0) + len(gone))
             db.session.commit()
+        return parties
 
     def latest_period(self) -> str | None:
         """The newest financial period that has started (the source's own list)."""

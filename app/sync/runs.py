@@ -160,13 +160,13 @@ def _require_connection(integration: Integration) -> None:
 
 
 def _engine(client: Client, progress: Progress, *, now) -> ClientSync:
-    minutes = current_app.config.get("SYNC_LOOKBACK_MINUTES", 10)
+    seconds = current_app.config.get("SYNC_LOOKBACK_SECONDS", 60)
     return ClientSync(
         client.id,
         visma_client().tenant_api(client.external_id),
         progress,
         now=now,
-        lookback=timedelta(minutes=minutes),
+        lookback=timedelta(seconds=seconds),
     )
 
 

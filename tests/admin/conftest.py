@@ -11,7 +11,7 @@ from app.customers.models import Customer
 from app.db_types import utcnow
 from app.extensions import db
 from app.integrations import operations
-from app.integrations.models import Client, Integration, IntegrationStatus
+from app.integrations.models import Client, IntegrationStatus
 from app.jobs.models import RunKind, RunStatus, SyncRun
 from tests.conftest import csrf_token_from
 

@@ -181,7 +181,7 @@ def test_an_expired_lease_goes_back_to_the_queue_and_another_worker_finishes_it(
         # The dead worker's late result is ignored: its claim is fenced off.
         from app.jobs.outcomes import complete_claim
 
-        assert complete_claim(dead, None) is False
+        assert complete_claim(dead, None) is None
 
 
 def test_a_run_whose_lease_keeps_expiring_fails_with_a_clear_message(app):

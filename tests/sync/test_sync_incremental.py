@@ -16,6 +16,12 @@ from app.visma.simulator import SimulatorConfig
 from .mutations import mutate
 
 
+def assert_ok(run):
+    """Succeeded, or warned only about jumps (a voided opening balance is a big change)."""
+    assert run.status in (RunStatus.SUCCEEDED, RunStatus.WARNINGS), run.error_message
+    assert not [w for w in run.warnings if not w["check"].endswith("_jump")], run.warnings
+
+
 def _ready(env, name="Nordlys Regnskap AS"):
     integration = env.connect()
     assert env.run(RunKind.REFRESH_CLIENTS, integration).status == RunStatus.SUCCEEDED
@@ -38,7 +44,11 @@ def test_incremental_rounds_equal_truth(env, sim_config):
         before = visma_client().api_calls
         run = env.run(RunKind.INCREMENTAL_SYNC, integration, client)
         run_calls = visma_client().api_calls - before
-        assert run.status == RunStatus.SUCCEEDED, (round_number, done, run.error_message, run.warnings)
+        # random deletions may halve a small month's totals: only the jump checks may warn
+        consistency = [w for w in run.warnings if not w["check"].endswith("_jump")]
+        assert run.status in (RunStatus.SUCCEEDED, RunStatus.WARNINGS), (round_number, done,
+                                                                         run.error_message)
+        assert not consistency, (round_number, done, consistency)
         env.assert_equal_to_truth(client)
     assert run_calls < 25  # a handful of pages, not a re-read
     del full_calls
@@ -57,7 +67,7 @@ def test_unchanged_rows_keep_changed_at_and_deletions_are_tombstones(env):
     batch = state.truth(tenant)["journalTransactions"][0]["batchNumber"]
     state.void_voucher(tenant, batch)
     run = env.run(RunKind.INCREMENTAL_SYNC, integration, client)
-    assert run.status == RunStatus.SUCCEEDED, run.error_message
+    assert_ok(run)
     db.session.expire_all()
     rows = {a.account_number: a for a in db.session.scalars(
         select(Account).where(Account.client_id == client.id))}
@@ -72,7 +82,7 @@ def test_unchanged_rows_keep_changed_at_and_deletions_are_tombstones(env):
 
     # a full sync keeps the tombstones and the unchanged stamps, in a new generation
     run = env.run(RunKind.FULL_SYNC, integration, client)
-    assert run.status == RunStatus.SUCCEEDED
+    assert_ok(run)
     db.session.expire_all()
     generations = set(db.session.scalars(select(Account.generation).where(
         Account.client_id == client.id)))

@@ -220,3 +220,56 @@ def test_slett_system_revokes_the_grant_at_visma(app, browser, simulator):
         "client_id": simulator.client_id, "client_secret": simulator.client_secret,
     }, timeout=10)
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
+def test_slett_gamle_kontoer_previews_then_queues_only_the_previewed(app, browser, simulator):
+    from app.integrations.models import Client
+    from app.jobs.models import RunStatus
+    from app.jobs.worker import run_inline
+
+    sim = simulator.state
+    tenant = sim.tenant_id("TrekkSpill")
+    sim.add_account(tenant, "9990", "Gammel konto", "Expense", True)
+    back(browser, visma(start(browser)))
+
+    def drain():
+        with app.app_context():
+            for run_id in db.session.scalars(
+                select(SyncRun.id).where(SyncRun.status == RunStatus.QUEUED)
+            ).all():
+                run_inline(run_id)
+
+    drain()  # the client list
+    with app.app_context():
+        client = db.session.scalars(select(Client).where(Client.name == "TrekkSpill")).one()
+        iid, cid = client.integration_id, client.id
+    page = browser.get(f"/integrasjoner/{iid}")
+    browser.post(f"/integrasjoner/{iid}/klienter/{cid}/aktiver",
+                 data={"csrf_token": csrf_token_from(page.text)})
+    drain()  # the first full sync
+    url = f"/integrasjoner/{iid}/klienter/{cid}/slett-gamle-kontoer"
+    assert "Ingen gamle kontoer å slette" in text_of(browser.get(url).text)
+
+    sim.delete_account(tenant, "9990")
+    preview = browser.get(url)
+    text = text_of(preview.text)
+    assert "Disse 1 kontoene finnes hos Sticos, men ikke lenger i Visma.net." in text
+    assert "9990 Gammel konto" in text
+    ids = re.findall(r'name="account_id" value="(\d+)"', preview.text)
+    assert len(ids) == 1
+    with app.app_context():
+        assert not db.session.scalars(
+            select(SyncRun).where(SyncRun.kind == RunKind.DELETE_OLD_ACCOUNTS)).all()
+    # Confirming with an extra, unpreviewed id only sends the previewed one.
+    response = browser.post(url, data={"csrf_token": csrf_token_from(preview.text),
+                                       "account_id": [ids[0], "424242"]}, follow_redirects=True)
+    assert "Slett gamle kontoer (TrekkSpill): lagt i kø." in text_of(response.text)
+    with app.app_context():
+        run = db.session.scalars(
+            select(SyncRun).where(SyncRun.kind == RunKind.DELETE_OLD_ACCOUNTS)).one()
+        assert run.params == {"account_ids": [int(ids[0])]}
+    drain()
+    data = browser.get(f"/integrasjoner/{iid}/status?klienter={cid}").get_json()
+    done = next(r for r in data["runs"] if r["kind"] == "delete_old_accounts")
+    assert done["status"] == "succeeded"
+    assert done["summary"].startswith("Slett gamle kontoer: Fullført – 1 kontoer fjernet")

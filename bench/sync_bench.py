@@ -1,0 +1,273 @@
+"""Sync benchmark: a full sync of a 200,000-line company from the simulator, against a bare
+paging loop over the same pages, then an incremental sync after 1 % of the data changed.
+The same is repeated for a company twice that size, to show memory stays flat.
+
+    .venv/bin/python bench/sync_bench.py [--lines 200000] [--no-double]
+
+Prints JSON. The simulator runs in its own process on loopback (so it does not share our GIL);
+each measured sync runs in a fresh child process so its peak RSS is its own.
+
+Targets: full-sync wall time <= 1.5 x the bare loop's; peak RSS < 300 MB and flat when the
+company doubles; incremental API calls <= 5 % of the full sync's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEMO_USER, DEMO_PASSWORD = "demo@visma.test", "visma-demo"
+REDIRECT = "http://127.0.0.1:9/visma/callback"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_simulator() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.visma.simulator", "--port", str(port), "--journal-lines", "400"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            requests.get(url + "/_sim/clock", timeout=1)
+            return proc, url
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the simulator did not start")
+
+
+def add_company(url: str, lines: int) -> str:
+    company = requests.post(f"{url}/_sim/tenants", json={
+        "name": f"Bench {lines} AS", "journalLines": lines, "users": [DEMO_USER], "approved": True,
+    }).json()
+    tenant = company["tenantId"]
+    token = requests.post(f"{url}/_sim/tenants/{tenant}/token").json()["access_token"]
+    started = time.perf_counter()  # the first ERP call generates the company
+    requests.get(f"{url}/api/v1/organization", headers={"Authorization": f"Bearer {token}"})
+    print(f"# generated {lines} lines in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return tenant
+
+
+def change_one_percent(url: str, tenant: str, lines: int, rng: random.Random) -> int:
+    """About 1 % of the lines: new vouchers in recent periods, a few voids, party updates."""
+    requests.post(f"{url}/_sim/clock", json={"advance": 3600})  # an hour passes
+    token = requests.post(f"{url}/_sim/tenants/{tenant}/token").json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    accounts = [a["accountCD"] for a in requests.get(f"{url}/api/v1/account", headers=auth).json()
+                if a["active"] and a["accountCD"] not in ("1500", "2400")]
+    customers = [c["number"] for c in requests.get(
+        f"{url}/api/v1/customer", params={"pageSize": 1000, "pageNumber": 1}, headers=auth).json()]
+    changed = 0
+    target = lines // 100
+    while changed < target * 0.9:
+        amount = round(rng.uniform(100, 20000), 2)
+        chosen = rng.sample(accounts, 3)
+        body = {"transactionDate": f"2026-{rng.choice([10, 11]):02d}-{rng.randint(1, 20):02d}",
+                "lines": [{"accountNumber": chosen[0], "debitAmount": amount},
+                          {"accountNumber": chosen[1], "debitAmount": amount},
+                          {"accountNumber": chosen[2], "creditAmount": amount},
+                          {"accountNumber": "1500", "creditAmount": amount,
+                           "customerSupplier": rng.choice(customers)}]}
+        r = requests.post(f"{url}/_sim/tenants/{tenant}/vouchers", json=body)
+        if r.status_code < 300:
+            changed += 4
+    for number in rng.sample(customers, min(20, len(customers))):
+        requests.patch(f"{url}/_sim/tenants/{tenant}/customers/{number}",
+                       json={"name": f"Endret {number}"})
+        changed += 1
+    return changed
+
+
+# -- the child: one app, one company ---------------------------------------------------------
+
+
+def connect(visma):
+    verifier_token = __import__("app.visma.auth", fromlist=["x"])
+    verifier, state = verifier_token.new_code_verifier(), verifier_token.new_state()
+    browser = requests.Session()
+    csrf = lambda html: re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # noqa: E731
+    page = browser.get(visma.authorization_url(REDIRECT, state, verifier))
+    page = browser.post(page.url, data={"email": DEMO_USER, "password": DEMO_PASSWORD,
+                                        "csrf_token": csrf(page.text)})
+    if "decision" in page.text:
+        page = browser.post(page.url, data={"decision": "accept", "csrf_token": csrf(page.text)},
+                            allow_redirects=False)
+        location = page.headers["Location"]
+    else:
+        location = page.history[-1].headers["Location"]
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    token = visma.exchange_code(code, REDIRECT, verifier)
+    return token, visma.userinfo(token)
+
+
+def bare_loop(url: str, tenant: str) -> dict:
+    """Fetch exactly the pages a full sync reads, doing nothing with them but decode JSON."""
+    token = requests.post(f"{url}/_sim/tenants/{tenant}/token").json()["access_token"]
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    api = url + "/api"
+    calls = 0
+    started = time.perf_counter()
+    for path, params in (("/v1/organization", None), ("/v1/account", None),
+                         ("/v1/financialPeriod", None)):
+        session.get(api + path, params=params).json()
+        calls += 1
+    epoch = {"lastModifiedDateTime": "1900-01-01T00:00:00.000"}
+    for path, params, lines in (
+        ("/v2/generalLedgerBalance", epoch, False), ("/v1/customer", {}, False),
+        ("/v1/supplier", {}, False), ("/v2/customer/balance", {}, False),
+        ("/v2/supplier/balance", {}, False), ("/v2/journaltransaction", epoch, True),
+    ):
+        number = 1
+        while True:
+            page = session.get(api + path, params={**params, "pageNumber": number,
+                                                   "pageSize": 1000}).json()
+            calls += 1
+            if not page:
+                break
+            if number * 1000 >= page[0]["metadata"]["totalCount"]:
+                break
+            number += 1
+    return {"wall_s": round(time.perf_counter() - started, 3), "api_calls": calls}
+
+
+def child(url: str, tenant: str, lines: int, db_path: str) -> dict:
+    from app import create_app
+    from app.audit.operations import Actor
+    from app.customers.models import Customer
+    from app.extensions import db
+    from app.integrations.models import Client
+    from app.integrations.operations import create_integration
+    from app.integrations.tokens import store_new_grant
+    from app.integrations.visma import visma_client
+    from app.jobs.models import RunKind, SyncRun, Trigger
+    from app.jobs.queue import enqueue
+    from app.jobs.worker import run_inline
+    from config import TestConfig
+
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}",
+                     VISMA_CONNECT_URL=url, VISMA_API_URL=url + "/api")
+    actor = Actor.system("bench")
+    result: dict = {"journal_lines": lines}
+    with app.app_context():
+        db.create_all()
+        owner = Customer(name="Bench kunde")
+        db.session.add(owner)
+        db.session.commit()
+        integration = create_integration(owner.id, actor=actor)
+        visma = visma_client()
+        token, info = connect(visma)
+        store_new_grant(integration, token, info, actor=actor)
+
+        def run(kind, client_id=None):
+            queued, _ = enqueue(kind, integration_id=integration.id, client_id=client_id,
+                                actor=actor, trigger=Trigger.CLI)
+            db.session.commit()
+            calls = visma.api_calls
+            started = time.perf_counter()
+            status = run_inline(queued.id)
+            wall = time.perf_counter() - started
+            db.session.expire_all()
+            done = db.session.get(SyncRun, queued.id)
+            return status, done, wall, visma.api_calls - calls
+
+        run(RunKind.REFRESH_CLIENTS)
+        client = db.session.scalar(db.select(Client).where(Client.external_id == tenant))
+        client.active = True
+        db.session.commit()
+
+        result["bare_loop"] = bare_loop(url, tenant)
+        status, done, wall, calls = run(RunKind.FULL_SYNC, client.id)
+        records = sum(v for k, v in (done.counts or {}).items() if not k.endswith("_removed"))
+        result["full_sync"] = {
+            "status": status, "wall_s": round(wall, 3), "api_calls": calls, "records": records,
+            "records_per_s": round(records / wall), "warnings": len(done.warnings or []),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+        result["ratio_full_to_bare"] = round(wall / result["bare_loop"]["wall_s"], 2)
+
+        changed = change_one_percent(url, tenant, lines, random.Random(7))
+        status, done, wall, inc_calls = run(RunKind.INCREMENTAL_SYNC, client.id)
+        result["incremental_sync"] = {
+            "status": status, "changed_lines_or_rows": changed, "wall_s": round(wall, 3),
+            "api_calls": inc_calls, "share_of_full_calls": round(inc_calls / calls, 3),
+            "counts": done.counts,
+        }
+        result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        visma.close()
+    return result
+
+
+def measure(url: str, lines: int) -> dict:
+    tenant = add_company(url, lines)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", url, tenant, str(lines), f"{tmp}/bench.db"],
+            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--no-double", action="store_true", help="skip the doubled company")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        url, tenant, lines, db_path = args.child
+        print(json.dumps(child(url, tenant, int(lines), db_path)))
+        return
+    proc, url = start_simulator()
+    try:
+        report = {"benchmark": "sync", **measure(url, args.lines)}
+        if not args.no_double:
+            doubled = measure(url, args.lines * 2)
+            report["doubled"] = {
+                "journal_lines": doubled["journal_lines"],
+                "peak_rss_mb": doubled["peak_rss_mb"],
+                "full_sync_wall_s": doubled["full_sync"]["wall_s"],
+                "ratio_full_to_bare": doubled["ratio_full_to_bare"],
+                "incremental_share_of_full_calls":
+                    doubled["incremental_sync"]["share_of_full_calls"],
+            }
+        report["targets"] = {
+            "ratio_full_to_bare_le_1_5": report["ratio_full_to_bare"] <= 1.5,
+            "peak_rss_lt_300_mb": report["peak_rss_mb"] < 300,
+            "incremental_calls_le_5_percent":
+                report["incremental_sync"]["share_of_full_calls"] <= 0.05,
+        }
+        print(json.dumps(report, indent=2))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

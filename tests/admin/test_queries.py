@@ -1,0 +1,59 @@
+"""With 10,000 clients and 100,000 runs, the busy pages run a fixed number of SQL statements:
+the same for 20 rows as for 100 (no N+1)."""
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, func, select
+
+from app.extensions import db
+from app.integrations.models import Client
+from app.jobs.models import SyncRun
+from tests.admin.volume import seed_volume
+
+
+@contextmanager
+def counted(app):
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def statements_for(app, client, path) -> list[str]:
+    with counted(app) as statements:
+        response = client.get(path)
+    assert response.status_code == 200, response.text[:500]
+    return list(statements)
+
+
+@pytest.mark.slow
+def test_busy_pages_run_a_bounded_number_of_queries(app, client, operator):
+    with app.app_context():
+        seed_volume(clients=10_000, runs=100_000)
+        assert db.session.scalar(select(func.count()).select_from(Client)) == 10_000
+        assert db.session.scalar(select(func.count()).select_from(SyncRun)) >= 100_000
+
+    results = {}
+    for name, path in (("clients", "/admin/clients_admin/"), ("runs", "/admin/runs_admin/")):
+        small = statements_for(app, client, f"{path}?page_size=20")
+        large = statements_for(app, client, f"{path}?page_size=100")
+        assert len(small) == len(large), (name, small, large)
+        assert len(large) <= 6, (name, large)
+        # Page 2 and a filter + search do not add statements either.
+        assert len(statements_for(app, client, f"{path}?page_size=100&page=3")) == len(large)
+        results[name] = len(large)
+    filtered = statements_for(app, client, "/admin/clients_admin/?page_size=100&search=Klient&flt0_aktiv_er=1")
+    assert len(filtered) == results["clients"]
+
+    dashboard = statements_for(app, client, "/admin/")
+    assert len(dashboard) <= 14, dashboard
+    print(f"\nSQL statements per page: {results} dashboard={len(dashboard)}")

@@ -67,7 +67,7 @@ def add_company(url: str, lines: int) -> str:
     tenant = company["tenantId"]
     token = requests.post(f"{url}/_sim/tenants/{tenant}/token").json()["access_token"]
     started = time.perf_counter()  # the first ERP call generates the company
-    requests.get(f"{url}/api/v1/organization", headers={"Authorization": f"Bearer {token}"})
+    requests.get(f"{url}/api/v1/account", headers={"Authorization": f"Bearer {token}"})
     print(f"# generated {lines} lines in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     return tenant
 

@@ -8,14 +8,29 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, insert, literal, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Date,
+    Numeric,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from app.accounting.models import SYNCED_MODELS, DatasetState, SyncedRow
+from app.db_types import UTCDateTime
 from app.extensions import db
 
 BOOKKEEPING = ("id", "client_id", "generation", "row_hash", "changed_at", "deleted_at")
@@ -24,29 +39,21 @@ CHUNK = 500  # ids per UPDATE/DELETE … IN (…)
 DATASET_OF: dict[type, str] = {model: name for name, model in SYNCED_MODELS.items()}
 
 
-def value_columns(model: type[SyncedRow]) -> list[str]:
+@cache
+def value_columns(model: type[SyncedRow]) -> tuple[str, ...]:
     """Columns that carry the source's values (compared through ``row_hash``)."""
     skip = set(BOOKKEEPING) | set(model.natural_key) | {"source_modified_at"}
-    return [c.name for c in model.__table__.columns if c.name not in skip]
+    return tuple(c.name for c in model.__table__.columns if c.name not in skip)
 
 
 def row_hash(model: type[SyncedRow], row: Mapping[str, Any]) -> str:
-    """A stable digest of a row's values (not its keys or bookkeeping)."""
-    values = tuple(_canonical(row.get(name)) for name in value_columns(model))
+    """A stable digest of a row's values (not its keys or bookkeeping).
+
+    Rows come from ``app.sync.mapping`` (money already quantized to øre), so ``repr`` of the
+    value tuple is canonical.
+    """
+    values = tuple(row.get(name) for name in value_columns(model))
     return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
-
-
-def _canonical(value: Any) -> Any:
-    # Decimal('10') and Decimal('10.00') must hash alike; so must 10 and 10.0.
-    if hasattr(value, "quantize") or isinstance(value, float):
-        return f"{float(value):.2f}"
-    return value
-
-
-def _insert(model: type[SyncedRow]):
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(model.__table__)
 
 
 def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
@@ -194,66 +201,154 @@ def write_rows(
     *,
     now: datetime,
     carry_from: int | None = None,
+    changed: list[dict] | None = None,
 ) -> int:
     """Bulk-upsert ``rows`` (natural key + values [+ ``deleted_at``]) into ``generation``.
 
     In place (``carry_from`` None): a row whose values and deleted state are unchanged is not
     touched at all, so its ``changed_at`` stays. Into a new generation (``carry_from`` = the
     current one): ``changed_at`` is carried over from the current copy when nothing changed.
+
+    One ``INSERT … ON CONFLICT DO UPDATE … WHERE changed`` executemany per call, with the
+    parameters adapted here (the hot path of a sync: no per-row ORM or Core processing).
+    Returns how many rows were inserted or changed; ``changed``, when given, receives those
+    rows themselves (one extra lookup).
     """
     if not rows:
         return 0
+    values_of = _values_getter(model)
+    blake2b = hashlib.blake2b
     prepared = []
-    for row in rows:
+    for row in rows:  # the hot loop of a sync: no per-row function layers
         item = dict(row)
-        item["client_id"] = client_id
-        item["generation"] = generation
-        item["row_hash"] = row_hash(model, item)
         item.setdefault("deleted_at", None)
         item.setdefault("source_modified_at", None)
+        item["client_id"] = client_id
+        item["generation"] = generation
+        item["row_hash"] = blake2b(repr(values_of(item)).encode(), digest_size=16).hexdigest()
         item["changed_at"] = now
         prepared.append(item)
-    if carry_from is not None:
+    if carry_from is not None and _has_rows(model, client_id, carry_from):
         _carry_changed_at(model, client_id, carry_from, prepared)
+    if changed is not None:
+        existing = _existing(model, client_id, generation, prepared)
+        keys = model.natural_key
+        for item in prepared:
+            old = existing.get(tuple(item[k] for k in keys))
+            if old is None or old[0] != item["row_hash"] or (
+                (old[2] is None) != (item["deleted_at"] is None)
+            ):
+                changed.append(item)
+    dialect = db.session.get_bind().dialect.name
+    sql, getter, adapters = _upsert_statement(model, dialect)
+    params = []
+    for item in prepared:
+        values = list(getter(item))
+        for index, adapt in adapters:
+            values[index] = adapt(values[index])
+        params.append(tuple(values))
+    result = db.session.connection().exec_driver_sql(sql, params)
+    return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(params)
 
-    columns = [c.name for c in model.__table__.columns if c.name != "id"]
-    prepared = [{name: item.get(name) for name in columns} for item in prepared]
-    stmt = _insert(model)
+
+@cache
+def _values_getter(model: type[SyncedRow]):
+    """itemgetter of the value columns; every row from the mapping has all of them."""
+    names = value_columns(model)
+    getter = itemgetter(*names)
+    return getter if len(names) > 1 else (lambda row: (getter(row),))
+
+
+def _has_rows(model: type[SyncedRow], client_id: int, generation: int) -> bool:
+    return db.session.scalar(
+        select(model.id).where(model.client_id == client_id, model.generation == generation).limit(1)
+    ) is not None
+
+
+@lru_cache(maxsize=8192)  # `now` and each batch's stamp repeat on every row and line
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite DATETIME format
+
+
+@lru_cache(maxsize=8192)
+def _naive_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+@lru_cache(maxsize=4096)
+def _sqlite_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _sqlite_decimal(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+@cache
+def _upsert_statement(model: type[SyncedRow], dialect: str) -> tuple[str, Any, tuple]:
+    """(SQL, getter of the parameter values, (index, adapter) pairs) of the bulk upsert."""
     table = model.__table__
-    updates = {
-        name: stmt.excluded[name]
-        for name in columns
-        if name not in ("client_id", "generation", *model.natural_key)
-    }
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["client_id", "generation", *model.natural_key],
-        set_=updates,
-        where=(table.c.row_hash != stmt.excluded.row_hash)
-        | (table.c.deleted_at.is_(None) != stmt.excluded.deleted_at.is_(None)),
+    columns = tuple(c.name for c in table.columns if c.name != "id")
+    adapters = []
+    for index, name in enumerate(columns):
+        kind = table.c[name].type
+        if isinstance(kind, UTCDateTime):
+            adapters.append((index, _sqlite_datetime if dialect == "sqlite" else _naive_utc))
+        elif dialect == "sqlite" and isinstance(kind, Date):
+            adapters.append((index, _sqlite_date))
+        elif dialect == "sqlite" and isinstance(kind, Numeric):
+            adapters.append((index, _sqlite_decimal))
+    marker = "?" if dialect == "sqlite" else "%s"
+    conflict = ("client_id", "generation", *model.natural_key)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in conflict)
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(marker for _ in columns)}) "
+        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates} "
+        f"WHERE {table.name}.row_hash <> excluded.row_hash "
+        f"OR ({table.name}.deleted_at IS NULL) <> (excluded.deleted_at IS NULL)"
     )
-    db.session.execute(stmt, prepared)
-    return len(prepared)
+    return sql, itemgetter(*columns), tuple(adapters)
+
+
+def _existing(
+    model: type[SyncedRow], client_id: int, generation: int, rows: list[dict]
+) -> dict[tuple, tuple]:
+    """Natural key -> (row_hash, changed_at, deleted_at) of the stored rows matching ``rows``."""
+    keys = model.natural_key
+    # Look rows up by their parent (a journal line by its batch) when the table has one:
+    # far fewer, shorter IN lists.
+    lookup = getattr(model, "parent_key", None) or keys
+    lookup_cols = [getattr(model, k) for k in lookup]
+    key_cols = [getattr(model, k) for k in keys]
+    wanted = list({tuple(r[k] for k in lookup) for r in rows})
+    found: dict[tuple, tuple] = {}
+    for chunk in _chunks(wanted, 300):
+        condition = (
+            tuple_(*lookup_cols).in_(chunk) if len(lookup) > 1
+            else lookup_cols[0].in_([k[0] for k in chunk])
+        )
+        result = db.session.execute(
+            select(*key_cols, model.row_hash, model.changed_at, model.deleted_at).where(
+                model.client_id == client_id, model.generation == generation, condition
+            )
+        )
+        for record in result:
+            found[tuple(record[: len(keys)])] = tuple(record[len(keys) :])
+    return found
 
 
 def _carry_changed_at(
     model: type[SyncedRow], client_id: int, generation: int, rows: list[dict]
 ) -> None:
+    found = _existing(model, client_id, generation, rows)
     keys = model.natural_key
-    key_cols = [getattr(model, k) for k in keys]
-    wanted = list({tuple(r[k] for k in keys) for r in rows})
-    found: dict[tuple, tuple] = {}
-    for chunk in _chunks(wanted, 300):
-        result = db.session.execute(
-            select(*key_cols, model.row_hash, model.changed_at, model.deleted_at).where(
-                model.client_id == client_id,
-                model.generation == generation,
-                tuple_(*key_cols).in_(chunk) if len(keys) > 1 else key_cols[0].in_(
-                    [k[0] for k in chunk]
-                ),
-            )
-        )
-        for record in result:
-            found[tuple(record[: len(keys)])] = tuple(record[len(keys) :])
     for row in rows:
         old = found.get(tuple(row[k] for k in keys))
         if old is None:

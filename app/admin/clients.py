@@ -1,8 +1,8 @@
 """Klienter: find a client in seconds, see how its syncs went, act on one or thousands."""
 
 from flask import flash
-from markupsafe import Markup
 from flask_admin.actions import action
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
 from app.admin.dashboard import INTEGRATION_COLUMNS

@@ -19,7 +19,8 @@ from app.jobs import queries as jobs_queries
 from app.jobs.models import RunStatus, SyncRun
 
 # Words a run's error text has when Visma throttled it (Throttled / HTTP 429).
-THROTTLE_MARKERS = ("%429%", "%for mange%", "%throttl%", "%ratelimit%", "%rate limit%", "%struping%")
+THROTTLE_MARKERS = ("%begrenser antall kall%", "%429%", "%for mange forespørsler%", "%throttl%",
+                    "%rate limit%")
 
 
 @dataclass
@@ -62,7 +63,7 @@ class Dashboard:
     oldest_queued: SyncRun | None = None
     needs_reauthorization: list[Integration] = field(default_factory=list)
     recent_failures: list[SyncRun] = field(default_factory=list)
-    throttling: list[tuple[int, str, int, datetime]] = field(default_factory=list)
+    throttling: list[tuple] = field(default_factory=list)
     runs_due: int = 0
     jobs: list[SchedulerJob] = field(default_factory=list)
 
@@ -130,22 +131,26 @@ def build_dashboard() -> Dashboard:
     return board
 
 
-def throttling_seen(since: datetime) -> list[tuple[int, str, int, datetime]]:
-    """Per customer: how many runs since ``since`` failed with Visma's throttling (429) in their
-    error text, and when last. The Visma client keeps its rate-limit headers in memory only,
-    so the runs' recorded errors are what the panel can see across processes."""
+def throttling_seen(since: datetime) -> list[tuple]:
+    """Per company (client; the integration for client-list refreshes): how many runs since
+    ``since`` Visma throttled (HTTP 429 / its rate budget), and when last. The Visma client
+    keeps the rate-limit headers in process memory only, so across processes the panel sees
+    what the runs recorded: the engine's error text, kept on failed and retried runs."""
+    when = func.coalesce(SyncRun.finished_at, SyncRun.heartbeat_at, SyncRun.created_at)
     rows = db.session.execute(
-        select(Customer.id, Customer.name, func.count(SyncRun.id), func.max(SyncRun.finished_at))
+        select(Customer.id, Customer.name, Client.id, Client.name,
+               func.count(SyncRun.id), func.max(when))
         .select_from(SyncRun)
         .join(Integration, SyncRun.integration_id == Integration.id)
         .join(Customer, Integration.customer_id == Customer.id)
+        .outerjoin(Client, SyncRun.client_id == Client.id)
         .where(
-            # A throttled run that recovered carries no error text; the failed ones say why.
-            SyncRun.status == RunStatus.FAILED,
-            SyncRun.finished_at >= since,
+            # Successful runs carry no error text; failed and retried (queued/running) ones do.
+            SyncRun.status.in_((RunStatus.FAILED, RunStatus.QUEUED, RunStatus.RUNNING)),
+            when >= since,
             or_(*(func.lower(SyncRun.error_message).like(m) for m in THROTTLE_MARKERS)),
         )
-        .group_by(Customer.id, Customer.name)
+        .group_by(Customer.id, Customer.name, Client.id, Client.name)
         .order_by(func.count(SyncRun.id).desc())
         .limit(20)
     ).all()

@@ -38,6 +38,11 @@ class IntegrationView(OperatorModelView):
                    "authorized_by_name", "klienter", "clients_refreshed_at", "created_at")
     column_details_list = SAFE_COLUMNS
     column_export_list = SAFE_COLUMNS
+    # Belt and braces: the token is excluded by name everywhere, whatever the lists say.
+    column_exclude_list = ("token",)
+    column_details_exclude_list = ("token",)
+    column_export_exclude_list = ("token",)
+    form_excluded_columns = ("token",)
     column_searchable_list = ("customer.name", "description", "authorized_by_name",
                               "authorized_by_email")
     column_sortable_list = ("id", ("customer.name", "customer.name"), "system", "status",

@@ -79,6 +79,8 @@ class CustomerView(OperatorModelView):
                 "Kunden har integrasjoner. Slett dem først (Integrasjoner → Slett system), "
                 "så tilgangen hos Visma trekkes tilbake."
             )
+        if db.session.scalar(select(User.id).where(User.customer_id == model.id).limit(1)):
+            raise ValidationError("Kunden har brukere. Slett eller deaktiver dem først (Brukere).")
         record(Actor.current(), "customer_deleted", model, customer_id=model.id, name=model.name)
 
 
@@ -116,6 +118,11 @@ class UserView(OperatorModelView):
                    "must_change_password", "last_login_at", "created_at")
     column_details_list = column_list
     column_export_list = column_list
+    # Belt and braces: the hash is excluded by name everywhere, whatever the lists say.
+    column_exclude_list = ("password_hash",)
+    column_details_exclude_list = ("password_hash",)
+    column_export_exclude_list = ("password_hash",)
+    form_excluded_columns = ("password_hash",)
     column_searchable_list = ("email", "customer.name")
     column_sortable_list = ("id", "email", "role", ("customer.name", "customer.name"),
                             "last_login_at", "created_at")

@@ -4,6 +4,7 @@ from flask import flash, redirect, request
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.helpers import get_form_data, get_redirect_target, validate_form_on_submit
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -69,6 +70,7 @@ class RunView(OperatorModelView):
         IdEr(Integration.customer_id, "Kunde"),
         Inneholder("integration.customer.name", "Kundenavn"),
         IdEr(SyncRun.client_id, "Klient"),
+        Inneholder("client.name", "Klientnavn"),
         IdEr(SyncRun.integration_id, "Integrasjon"),
         Valg(SyncRun.trigger, "Utløst", TRIGGER_LABELS),
         Etter(SyncRun.created_at, "Opprettet"),
@@ -89,7 +91,8 @@ class RunView(OperatorModelView):
     }
     column_formatters = {
         "kind": lambda v, c, m, n: m.kind_label,
-        "status": lambda v, c, m, n: m.status_label,
+        "status": lambda v, c, m, n: Markup('<span class="badge badge-status-{}">{}</span>').format(
+            m.status, m.status_label),
         "trigger": lambda v, c, m, n: TRIGGER_LABELS.get(m.trigger, m.trigger),
         "progress": _progress,
         "error_message": lambda v, c, m, n: (m.error_message or "")[:120] or "–",
@@ -97,7 +100,7 @@ class RunView(OperatorModelView):
     }
     column_formatters_export = {
         "kind": column_formatters["kind"],
-        "status": column_formatters["status"],
+        "status": lambda v, c, m, n: m.status_label,
         "trigger": column_formatters["trigger"],
     }
     column_formatters_detail = {
@@ -148,8 +151,8 @@ class RunView(OperatorModelView):
         run = self._posted_run()
         if run is None:
             return redirect(self.get_url(".index_view"))
-        new_run, message = retry(run)
-        flash(message, "success" if new_run else "error")
+        new_run, created, message = retry(run)
+        flash(message, "success" if created else "error")
         return redirect(self.get_url(".details_view", id=(new_run or run).id))
 
     def _posted_run(self) -> SyncRun | None:
@@ -166,38 +169,41 @@ class RunView(OperatorModelView):
     @action("cancel", "Avbryt", "Avbryte de valgte kjøringene som står i kø?")
     def action_cancel(self, ids):
         actor = Actor.current()
-        cancelled = skipped = 0
-        for run in self._runs(ids, SyncRun.status == RunStatus.QUEUED):
-            cancelled += operations.cancel_run(run, actor=actor)
-        skipped = len(ids) - cancelled
-        flash(f"Avbryt: {cancelled} avbrutt, {skipped} var ikke i kø.", "success")
+        runs = self._runs(ids)
+        cancelled = sum(operations.cancel_run(run, actor=actor) for run in runs
+                        if run.status == RunStatus.QUEUED)
+        flash(f"Avbryt: {cancelled} avbrutt, {len(runs) - cancelled} var ikke i kø.", "success")
 
     @action("retry", "Prøv igjen", "Legge de valgte feilede kjøringene i kø på nytt?")
     def action_retry(self, ids):
+        runs = self._runs(ids)
         queued = 0
         problems = []
-        for run in self._runs(ids, SyncRun.status.in_(RETRYABLE)):
-            new_run, message = retry(run)
-            if new_run is not None:
+        for run in runs:
+            _new_run, created, message = retry(run)
+            if created:
                 queued += 1
             else:
                 problems.append(message)
-        flash(f"Prøv igjen: {queued} lagt i kø, {len(ids) - queued} ikke"
+        flash(f"Prøv igjen: {queued} lagt i kø, {len(runs) - queued} ikke"
               + (f" ({'; '.join(problems[:5])})" if problems else "") + ".", "success")
 
-    def _runs(self, ids, condition):
+    def _runs(self, ids):
         return list(db.session.scalars(
-            select(SyncRun).where(SyncRun.id.in_([int(i) for i in ids]), condition)
+            select(SyncRun).where(SyncRun.id.in_(self.selection(ids))).order_by(SyncRun.id)
         ))
 
     def get_save_return_url(self, model, is_created=False):
         return get_redirect_target() or self.get_url(".index_view")
 
 
-def retry(run: SyncRun) -> tuple[SyncRun | None, str]:
-    """Queue the same kind of work for the same target again (a failed run stays as history)."""
+def retry(run: SyncRun) -> tuple[SyncRun | None, bool, str]:
+    """Queue the same kind of work for the same target again (a failed run stays as history).
+
+    Returns (the queued run — new or the one already queued —, whether it is new, a message).
+    """
     if run.status not in RETRYABLE:
-        return None, f"{run.kind_label} #{run.id}: bare feilede kjøringer kan prøves igjen."
+        return None, False, f"{run.kind_label} #{run.id}: bare feilede kjøringer kan prøves igjen."
     integration = db.session.get(Integration, run.integration_id)
     client = db.session.get(Client, run.client_id) if run.client_id else None
     new_run, created = operations.request_run(
@@ -205,8 +211,9 @@ def retry(run: SyncRun) -> tuple[SyncRun | None, str]:
         params=dict(run.params or {}),
     )
     if created:
-        return new_run, f"{run.kind_label} #{run.id}: lagt i kø på nytt som #{new_run.id}."
-    return new_run, f"{run.kind_label}: samme kjøring står allerede i kø eller kjører (#{new_run.id})."
+        return new_run, True, f"{run.kind_label} #{run.id}: lagt i kø på nytt som #{new_run.id}."
+    return new_run, False, (f"{run.kind_label}: samme kjøring står allerede i kø eller kjører "
+                            f"(#{new_run.id}).")
 
 
 def _queue_position(run: SyncRun) -> int | None:

@@ -6,6 +6,7 @@ Synced data is read ONLY through the store's visibility helper
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import g
 from sqlalchemy import Select, func, select, tuple_
@@ -179,13 +180,14 @@ class DataSet:
             self.model.deleted_at
         ]
 
+    @cached_property
+    def _plan(self) -> list[tuple[str, int, Callable | None]]:
+        """(JSON name, column index, converter) per field; rows are plain tuples (fast)."""
+        return [(f.name, i, CONVERT.get(f.kind)) for i, f in enumerate(self.fields + COMMON_FIELDS)]
+
     def serialize(self, row) -> dict:
-        item = {}
-        for f in self.fields + COMMON_FIELDS:
-            value = getattr(row, f.name)
-            convert = CONVERT.get(f.kind)
-            item[f.name] = convert(value) if convert else value
-        item["deleted"] = row.deleted_at is not None
+        item = {name: convert(row[i]) if convert else row[i] for name, i, convert in self._plan}
+        item["deleted"] = row[-1] is not None  # the last column is deleted_at
         return item
 
     def position(self, row) -> list:
@@ -199,42 +201,43 @@ class DataSet:
         return stmt.with_only_columns(*self.columns())
 
 
-S, S_, I, I_, B, M = "string", "string?", "integer", "integer?", "boolean", "money"
+# JSON kinds of the fields (see openapi.KINDS); a trailing "?" means nullable.
+STR, STR_N, INT, INT_N, BOOL, MONEY = "string", "string?", "integer", "integer?", "boolean", "money"
 
 ACCOUNTS = DataSet(Account, "Account", [
-    Field("account_number", S), Field("account_id", I_), Field("description", S),
-    Field("type", S_), Field("active", B),
+    Field("account_number", STR), Field("account_id", INT_N), Field("description", STR),
+    Field("type", STR_N), Field("active", BOOL),
 ])
 PERIODS = DataSet(FinancialPeriod, "FinancialPeriod", [
-    Field("period", S), Field("year", I), Field("start_date", "date?"), Field("end_date", "date?"),
-    Field("description", S), Field("active", B), Field("closed_in_gl", B),
+    Field("period", STR), Field("year", INT), Field("start_date", "date?"), Field("end_date", "date?"),
+    Field("description", STR), Field("active", BOOL), Field("closed_in_gl", BOOL),
 ])
 BALANCES = DataSet(GLBalance, "Balance", [
-    Field("period", S), Field("account_number", S), Field("branch_number", S),
-    Field("ledger_id", S), Field("account_description", S), Field("account_type", S_),
-    Field("branch_name", S), Field("ledger_description", S), Field("currency", S_),
-    Field("beginning_balance", M), Field("period_debit", M), Field("period_credit", M),
-    Field("ytd_balance", M),
+    Field("period", STR), Field("account_number", STR), Field("branch_number", STR),
+    Field("ledger_id", STR), Field("account_description", STR), Field("account_type", STR_N),
+    Field("branch_name", STR), Field("ledger_description", STR), Field("currency", STR_N),
+    Field("beginning_balance", MONEY), Field("period_debit", MONEY), Field("period_credit", MONEY),
+    Field("ytd_balance", MONEY),
 ])
 BATCHES = DataSet(JournalBatch, "JournalBatch", [
-    Field("module", S), Field("batch_number", S), Field("status", S),
-    Field("transaction_date", "date?"), Field("period", S), Field("description", S),
-    Field("currency", S_), Field("debit_total", M), Field("credit_total", M),
-    Field("line_count", I),
+    Field("module", STR), Field("batch_number", STR), Field("status", STR),
+    Field("transaction_date", "date?"), Field("period", STR), Field("description", STR),
+    Field("currency", STR_N), Field("debit_total", MONEY), Field("credit_total", MONEY),
+    Field("line_count", INT),
 ])
 LINES = DataSet(JournalLine, "JournalLine", [
-    Field("module", S), Field("batch_number", S), Field("line_number", I), Field("period", S),
-    Field("account_number", S), Field("description", S), Field("debit", M), Field("credit", M),
-    Field("reference_number", S), Field("vat_code", S), Field("customer_supplier", S),
+    Field("module", STR), Field("batch_number", STR), Field("line_number", INT), Field("period", STR),
+    Field("account_number", STR), Field("description", STR), Field("debit", MONEY), Field("credit", MONEY),
+    Field("reference_number", STR), Field("vat_code", STR), Field("customer_supplier", STR),
 ])
 _PARTY = [
-    Field("number", S), Field("internal_id", I_), Field("name", S), Field("status", S),
-    Field("corporate_id", S), Field("vat_registration_id", S),
+    Field("number", STR), Field("internal_id", INT_N), Field("name", STR), Field("status", STR),
+    Field("corporate_id", STR), Field("vat_registration_id", STR),
 ]
 _PARTY_BALANCE = [
-    Field("party_number", S), Field("party_internal_id", I_), Field("party_name", S),
-    Field("from_period", S_), Field("to_period", S_), Field("begin_balance", M),
-    Field("ytd_balance", M),
+    Field("party_number", STR), Field("party_internal_id", INT_N), Field("party_name", STR),
+    Field("from_period", STR_N), Field("to_period", STR_N), Field("begin_balance", MONEY),
+    Field("ytd_balance", MONEY),
 ]
 CUSTOMERS = DataSet(LedgerCustomer, "LedgerCustomer", _PARTY)
 SUPPLIERS = DataSet(LedgerSupplier, "LedgerSupplier", _PARTY)

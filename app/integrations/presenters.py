@@ -157,14 +157,14 @@ def bulk_message(label: str, result: BulkResult) -> str:
             parts.append(f"{result.unreachable} ikke tilgjengelige i Visma.net")
         if result.unchanged:
             parts.append(f"{result.unchanged} var allerede aktive")
-        if result.queued:
+        if result.queued > 0:
             parts.append(f"{result.queued} synkroniseringer lagt i kø")
     elif result.action == "deactivate":
         parts.append(f"{result.done} deaktivert")
         if result.unchanged:
             parts.append(f"{result.unchanged} var allerede inaktive")
     else:
-        parts.append(f"{result.queued} lagt i kø")
+        parts.append(f"{max(result.queued, 0)} lagt i kø")
         if result.unchanged:
             parts.append(f"{result.unchanged} hoppet over")
     return f"{label}: " + ", ".join(parts) + "."

@@ -13,6 +13,7 @@ from datetime import timedelta
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -154,6 +155,8 @@ def _redirect_to_visma(integration: Integration):
     try:
         return redirect(oauth.start_authorization(integration))
     except Exception:  # a misconfigured client must not leave the user on an error page
+        current_app.logger.exception("Starting the Visma login for integration %s failed",
+                                     integration.id)
         db.session.rollback()
         flash(
             "Kunne ikke starte innloggingen hos Visma.net akkurat nå. Integrasjonen er lagret – "

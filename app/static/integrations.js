@@ -103,6 +103,17 @@
   }
 
   // --- live status ------------------------------------------------------------------------------
+  // Once the user has pressed a button or followed a link, a refresh of ours must not race it.
+  var leaving = false;
+  document.addEventListener("submit", function (event) {
+    if (!event.defaultPrevented && event.target.id !== "client-search") leaving = true;
+  });
+  window.addEventListener("pagehide", function () { leaving = true; });
+  window.addEventListener("pageshow", function () { leaving = false; });
+
+  function reloadPage() {
+    if (!leaving) location.reload();
+  }
   var statusUrl = root.getAttribute("data-status-url");
   var BUSY_MS = 2000;
   var IDLE_MS = 20000;
@@ -157,6 +168,11 @@
   }
 
   function apply(data) {
+    if (data.integration.status !== root.getAttribute("data-integration-status")) {
+      // The connection itself changed (e.g. it must be renewed): show the page as it is now.
+      reloadPage();
+      return;
+    }
     var counts = document.querySelectorAll("[data-count]");
     counts.forEach(function (el) {
       var key = el.getAttribute("data-count") + "_clients";
@@ -205,7 +221,7 @@
       // A new client list: swap the rows in place; with no list before, the page around it
       // changes too (search box, or the App Store help when none were found).
       if (searchForm) reloadClients();
-      else { location.reload(); return; }
+      else { reloadPage(); return; }
     }
     root.setAttribute("data-busy", data.busy ? "true" : "false");
   }

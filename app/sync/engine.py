@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 EPOCH = datetime(1900, 1, 1)
 """``lastModifiedDateTime`` that selects everything where a filter is required (GL, journal)."""
 MAX_RECONCILE_PERIODS = 6
+OVERLAP_ROWS = 1000  # the look-back overlap re-reads at most about one page of known rows
 RESETS_YEARLY = frozenset({"Income", "Expense"})  # account types whose balance restarts each year
 PREFETCH_PAGES = 2
 
@@ -82,10 +83,11 @@ def _max(a: datetime | None, b: datetime | None) -> datetime | None:
 @dataclass
 class StreamResult:
     rows: int = 0
+    changed: int = 0  # rows inserted or changed (in place: unchanged re-reads do not count)
     bookmark: datetime | None = None
     seen: set[tuple] = field(default_factory=set)
     periods: set[str] = field(default_factory=set)
-    parties: bool = False  # a journal line naming a customer or supplier was read
+    parties: set[str] = field(default_factory=set)  # customer/supplier numbers on journal lines
 
 
 class ClientSync:
@@ -152,7 +154,7 @@ class ClientSync:
         self._report(plan.step)
         for page in self._pages(plan.stream, params, since=since):
             rows = [plan.to_row(record) for record in page]
-            store.write_rows(
+            result.changed += store.write_rows(
                 model, self.client_id, generation, rows, now=self.now, carry_from=carry_from
             )
             db.session.commit()
@@ -195,13 +197,15 @@ class ClientSync:
                     continue
                 batch_rows.append(batch)
                 line_rows.extend(lines)
-                result.parties |= any(line["customer_supplier"] for line in lines)
                 if batch["deleted_at"] is None:
                     keep_lines.update((*key, line["line_number"]) for line in lines)
             store.write_rows(JournalBatch, self.client_id, generation, batch_rows,
                              now=self.now, carry_from=carry_from)
+            changed_lines: list[dict] | None = [] if in_place else None
             store.write_rows(JournalLine, self.client_id, generation, line_rows,
-                             now=self.now, carry_from=carry_from)
+                             now=self.now, carry_from=carry_from, changed=changed_lines)
+            result.parties.update(line["customer_supplier"] for line in changed_lines or ()
+                                  if line["customer_supplier"])
             if in_place and batch_rows:
                 self._drop_stale_lines(generation, [(b["module"], b["batch_number"])
                                                     for b in batch_rows], keep_lines)
@@ -267,7 +271,7 @@ class ClientSync:
         generation = store.current_generation(self.client_id, "journal_batches")
         self._discard_unfinished(generation)
         touched_periods: set[str] = set()
-        parties_changed = False
+        balances_due: set[str] = set()
         balance_plans = []
         for plan in PLANS:
             if plan.dataset in ("customer_balances", "supplier_balances"):
@@ -276,32 +280,75 @@ class ClientSync:
             result = self._incremental_plan(plan, generation)
             if plan.dataset == "gl_balances":
                 touched_periods = result.periods
-            if plan.dataset in ("customers", "suppliers") and result.rows:
-                parties_changed = True
+            if plan.dataset == "customers" and result.changed:
+                balances_due.add("customer_balances")
+            if plan.dataset == "suppliers" and result.changed:
+                balances_due.add("supplier_balances")
 
         state = store.dataset_state(self.client_id, "journal_batches")
-        since = state.bookmark - self.lookback if state.bookmark else None
-        journal = self.read_journal(generation=generation, carry_from=None, since=since,
-                                    in_place=True)
-        parties_changed |= journal.parties
-        parties_changed |= self._reconcile_deleted_batches(generation, touched_periods)
+        journal = self.read_journal(generation=generation, carry_from=None, in_place=True,
+                                    since=self._since(JournalBatch, state, generation))
+        parties = journal.parties | self._reconcile_deleted_batches(generation, touched_periods)
+        balances_due |= self._balances_moved_by(parties, generation)
         self._finish_stream(state, journal.bookmark, JournalBatch, generation)
         lines_state = store.dataset_state(self.client_id, "journal_lines")
         self._finish_stream(lines_state, journal.bookmark, JournalLine, generation)
 
         for plan in balance_plans:
-            if parties_changed:
+            if plan.dataset in balances_due:
                 self._incremental_plan(plan, generation)
-            else:
+            else:  # nothing that moves these balances changed: they are still current
                 state = store.dataset_state(self.client_id, plan.dataset)
                 self._finish_stream(state, None, SYNCED_MODELS[plan.dataset], generation)
+
+    def _balances_moved_by(self, parties: set[str], generation: int) -> set[str]:
+        """Which party-balance data sets journal lines naming these parties move."""
+        if not parties:
+            return set()
+        due = set()
+        unknown = set(parties)
+        for dataset, model in (("customer_balances", SYNCED_MODELS["customers"]),
+                               ("supplier_balances", SYNCED_MODELS["suppliers"])):
+            known = set(db.session.scalars(select(model.number).where(
+                model.client_id == self.client_id, model.generation == generation,
+                model.number.in_(list(parties)))))
+            if known:
+                due.add(dataset)
+                unknown -= known
+        if unknown:  # a party we do not hold: be safe
+            due |= {"customer_balances", "supplier_balances"}
+        return due
+
+    def _since(self, model: type[SyncedRow], state: DatasetState, generation: int
+               ) -> datetime | None:
+        """Where an incremental read starts: the bookmark minus the look-back overlap, but never
+        re-reading more than about a page of rows we already hold (a block of rows sharing one
+        stamp — e.g. imported data — is then not fetched again on every run)."""
+        if state.bookmark is None:
+            return None
+        lines = model is JournalBatch
+        measure = func.sum(JournalBatch.line_count) if lines else func.count()
+
+        def held_since(moment: datetime) -> int:
+            return db.session.scalar(
+                select(measure).select_from(model).where(
+                    model.client_id == self.client_id, model.generation == generation,
+                    model.source_modified_at >= moment)
+            ) or 0
+
+        floor = state.bookmark - self.lookback
+        if held_since(floor) <= OVERLAP_ROWS:
+            return floor
+        if held_since(state.bookmark) <= OVERLAP_ROWS:
+            return state.bookmark
+        return state.bookmark + timedelta(milliseconds=1)
 
     def _incremental_plan(self, plan: Plan, generation: int) -> StreamResult:
         model = SYNCED_MODELS[plan.dataset]
         state = store.dataset_state(self.client_id, plan.dataset)
-        since = state.bookmark - self.lookback if plan.cursor and state.bookmark else None
+        since = self._since(model, state, generation) if plan.cursor else None
         result = self.read_plan(plan, generation=generation, carry_from=None,
-                                since=since if plan.cursor else None,
+                                since=since,
                                 track_keys=not plan.cursor or plan.dataset == "gl_balances")
         if not plan.cursor:
             gone = store.tombstone_missing(model, self.client_id, generation, result.seen,
@@ -371,22 +418,23 @@ class ClientSync:
             )
         db.session.commit()
 
-    def _reconcile_deleted_batches(self, generation: int, touched: set[str]) -> bool:
+    def _reconcile_deleted_batches(self, generation: int, touched: set[str]) -> set[str]:
         """Find journal batches deleted at the source: where GL and journal disagree in a
-        period whose balances changed, re-read that period's journal whole. Returns whether
-        a removed batch had lines naming a customer or supplier."""
+        period whose balances changed, re-read that period's journal whole. Returns the
+        customer/supplier numbers on the lines of what was re-read or removed."""
+        parties: set[str] = set()
         if not touched:
-            return False
-        parties = False
+            return parties
         differing = {period for period, _ in checks.gl_journal_differences(self.client_id)}
         for period in sorted(differing & touched)[:MAX_RECONCILE_PERIODS]:
             result = self.read_journal(generation=generation, carry_from=None,
                                        params={"periodId": period}, in_place=True)
+            parties |= result.parties
             gone = store.tombstone_missing(JournalBatch, self.client_id, generation, result.seen,
                                            JournalBatch.period == period, now=self.now)
             if gone:
-                parties |= bool(db.session.scalar(
-                    select(func.count()).select_from(JournalLine).where(
+                parties.update(db.session.scalars(
+                    select(JournalLine.customer_supplier).distinct().where(
                         JournalLine.client_id == self.client_id,
                         JournalLine.generation == generation,
                         JournalLine.deleted_at.is_(None),

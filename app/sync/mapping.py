@@ -10,6 +10,7 @@ from app.visma.errors import MalformedResponse
 from app.visma.streams import parse_datetime
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 VOIDED = "Voided"
 # Batch statuses that have not (or no longer) hit the general ledger.
 NOT_POSTED = frozenset({VOIDED, "Hold", "Balanced", "Unposted", "Scheduled"})
@@ -93,14 +94,14 @@ def gl_balance_row(r: dict) -> dict:
 def journal_rows(r: dict, *, now: datetime) -> tuple[dict, list[dict]]:
     """A whole batch -> (batch row, line rows); a voided batch and its lines are tombstones."""
     module = text(r.get("module"), 10)
-    number = _required(r, "batchNumber", "Bilag")
+    batch_number = _required(r, "batchNumber", "Bilag")
     period = _required(r, "financialPeriod", "Bilag")
     deleted_at = now if r.get("status") == VOIDED else None
     modified = timestamp(r.get("lastModifiedDateTime"))
     raw_lines = r.get("journalTransactionLines") or []
     batch = {
         "module": module,
-        "batch_number": number,
+        "batch_number": batch_number,
         "status": text(r.get("status"), 20),
         "transaction_date": day(r.get("transactionDate")),
         "period": period,
@@ -113,21 +114,24 @@ def journal_rows(r: dict, *, now: datetime) -> tuple[dict, list[dict]]:
         "deleted_at": deleted_at,
     }
     lines = []
-    for line in raw_lines:
-        if line.get("lineNumber") is None:
-            raise MalformedResponse(f"Bilag {number}: en linje mangler lineNumber")
+    quantize = Decimal.quantize
+    for line in raw_lines:  # the hot loop of a sync: kept flat
+        number = line.get("lineNumber")
+        if number is None:
+            raise MalformedResponse(f"Bilag {batch_number}: en linje mangler lineNumber")
+        debit, credit = line.get("debitAmount"), line.get("creditAmount")
         lines.append({
             "module": module,
-            "batch_number": number,
-            "line_number": int(line["lineNumber"]),
+            "batch_number": batch_number,
+            "line_number": int(number),
             "period": period,
-            "account_number": text(line.get("accountNumber"), 30),
-            "description": text(line.get("description"), 500),
-            "debit": money(line.get("debitAmount")),
-            "credit": money(line.get("creditAmount")),
-            "reference_number": text(line.get("referenceNumber"), 100),
-            "vat_code": text(line.get("vatCode"), 30),
-            "customer_supplier": text(line.get("customerSupplier"), 30),
+            "account_number": str(line.get("accountNumber") or "").strip()[:30],
+            "description": str(line.get("description") or "").strip()[:500],
+            "debit": quantize(Decimal(str(debit)), CENT) if debit else ZERO,
+            "credit": quantize(Decimal(str(credit)), CENT) if credit else ZERO,
+            "reference_number": str(line.get("referenceNumber") or "").strip()[:100],
+            "vat_code": str(line.get("vatCode") or "").strip()[:30],
+            "customer_supplier": str(line.get("customerSupplier") or "").strip()[:30],
             "source_modified_at": modified,
             "deleted_at": deleted_at,
         })

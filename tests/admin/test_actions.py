@@ -189,3 +189,31 @@ def test_failed_run_detail_shows_everything(client, world, operator):
     assert ">Avbryt</button>" not in page
     queued = client.get(f"/admin/runs_admin/details/?id={world.queued_run_id}").text
     assert ">Avbryt</button>" in queued and "Prøv igjen</button>" not in queued
+
+
+def test_bulk_cancel_and_retry_on_runs(app, client, world, admin_csrf):
+    both = [world.queued_run_id, world.failed_run_id]
+    response = post_action(client, "runs_admin", "cancel", both, admin_csrf)
+    assert "Avbryt: 1 avbrutt, 1 var ikke i kø." in response.text
+    response = post_action(client, "runs_admin", "retry", both, admin_csrf)
+    assert "Prøv igjen: 1 lagt i kø, 1 ikke" in response.text
+    with app.app_context():
+        assert db.session.get(SyncRun, world.queued_run_id).status == RunStatus.CANCELLED
+        statuses = db.session.scalars(select(SyncRun.status).where(SyncRun.id > world.queued_run_id)).all()
+        assert statuses == [RunStatus.QUEUED]
+    # "Alle treff": every failed run matching the filter, nothing else.
+    response = client.post("/admin/runs_admin/action/?flt0_status_er=failed", data={
+        "csrf_token": admin_csrf, "action": "retry", "rowid": [str(world.failed_run_id)],
+        "alle_treff": "1", "url": ""}, follow_redirects=True)
+    assert "Prøv igjen: 0 lagt i kø, 1 ikke" in response.text  # already queued again
+
+
+def test_all_matches_on_integrations_uses_the_search(app, client, world, admin_csrf):
+    response = client.post("/admin/integrations_admin/action/?search=Hovedkontor", data={
+        "csrf_token": admin_csrf, "action": "activate_all", "rowid": [str(world.integration_id)],
+        "alle_treff": "1", "url": ""}, follow_redirects=True)
+    assert "Aktiver alle klienter: 2 aktivert" in response.text
+    response = client.post("/admin/integrations_admin/action/?search=finnes-ikke", data={
+        "csrf_token": admin_csrf, "action": "deactivate_all", "rowid": [str(world.integration_id)],
+        "alle_treff": "1", "url": ""}, follow_redirects=True)
+    assert "Deaktiver alle klienter: 0 deaktivert." in response.text

@@ -81,4 +81,10 @@ def test_screenshots_and_a_bulk_action(app, world, browser, live_server):
     page.goto(f"{live_server}/admin/runs_admin/details/?id={world.failed_run_id}")
     assert "for mange forespørsler" in page.locator("#run-error").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "admin-failed-run.png"), full_page=True)
+
+    # For review, not asserted on: the integration page and the run list.
+    page.goto(f"{live_server}/admin/integrations_admin/details/?id={world.integration_id}")
+    page.screenshot(path=str(SCREENSHOTS / "admin-integration.png"), full_page=True)
+    page.goto(f"{live_server}/admin/runs_admin/")
+    page.screenshot(path=str(SCREENSHOTS / "admin-run-list.png"), full_page=True)
     page.close()

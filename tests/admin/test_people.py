@@ -97,3 +97,20 @@ def test_edit_user_is_validated_and_audited(app, client, admin_csrf):
         assert db.session.get(User, user_id).is_active_user is False
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user_updated"))
         assert event.details["changes"] == {"is_active_user": [True, False]}
+
+
+def test_customer_without_integrations_or_users_can_be_deleted(app, client, admin_csrf):
+    client.post("/admin/customers_admin/new/", data={"csrf_token": admin_csrf, "name": "Kortvarig AS"})
+    with app.app_context():
+        customer_id = db.session.scalar(select(Customer.id).where(Customer.name == "Kortvarig AS"))
+        with_users = db.session.scalar(select(Customer.id).where(Customer.name == "Annen Kunde AS"))
+    refused = client.post("/admin/customers_admin/delete/", data={
+        "csrf_token": admin_csrf, "id": str(with_users), "url": ""}, follow_redirects=True)
+    assert "Kunden har brukere." in refused.text
+    client.post("/admin/customers_admin/delete/", data={
+        "csrf_token": admin_csrf, "id": str(customer_id), "url": ""})
+    with app.app_context():
+        assert db.session.get(Customer, customer_id) is None
+        assert db.session.get(Customer, with_users) is not None
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "customer_deleted"))
+        assert event.actor == "operator@sticos.test" and event.details["name"] == "Kortvarig AS"

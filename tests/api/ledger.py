@@ -1,10 +1,8 @@
 """Synthetic ledgers for the API tests and bench: a big journal bulk-inserted with Core
 inserts (fast), and small data sets written through the store's own write path."""
 
-import hashlib
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cache
 
 from sqlalchemy import insert
 
@@ -19,7 +17,7 @@ from app.accounting.models import (
     LedgerSupplier,
     LedgerSupplierBalance,
 )
-from app.accounting.store import _canonical, value_columns, write_rows
+from app.accounting.store import row_hash, write_rows
 from app.db_types import utcnow
 from app.extensions import db
 
@@ -84,15 +82,8 @@ def bulk_journal(client_id: int, lines: int, *, generation: int = 0, chunk: int 
 def _bookkeeping(model, values: dict, client_id: int, generation: int, now) -> dict:
     row = dict(values, client_id=client_id, generation=generation, changed_at=now,
                deleted_at=None, source_modified_at=None)
-    # store.row_hash, with the column list computed once (it is per row in the store).
-    values = tuple(_canonical(row.get(name)) for name in _value_columns(model))
-    row["row_hash"] = hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
+    row["row_hash"] = row_hash(model, row)
     return row
-
-
-@cache
-def _value_columns(model) -> tuple[str, ...]:
-    return tuple(value_columns(model))
 
 
 def small_ledger(client_id: int, *, generation: int = 0) -> None:
@@ -132,3 +123,23 @@ def small_ledger(client_id: int, *, generation: int = 0) -> None:
     write_rows(JournalLine, client_id, generation, [
         line_values(b, n) for b in range(batches) for n in range(1, 5)], now=now)
     db.session.commit()
+
+
+def bulk_balances(client_id: int, *, accounts: int = 500, periods: int = 12,
+                  branches: int = 2) -> list[str]:
+    """GL balances for accounts × periods × branches (Core insert); returns the account numbers."""
+    now = utcnow()
+    numbers = [f"{1000 + i * 10}" for i in range(accounts)]
+    rows = [
+        _bookkeeping(GLBalance, {
+            "period": f"2024{m:02d}", "account_number": number, "branch_number": str(branch),
+            "ledger_id": "L", "account_description": f"Konto {number}", "account_type": "Asset",
+            "branch_name": f"Avd {branch}", "ledger_description": "Actual", "currency": "NOK",
+            "beginning_balance": Decimal("100.00"), "period_debit": Decimal(m),
+            "period_credit": Decimal("0.50"), "ytd_balance": Decimal(100 + m),
+        }, client_id, 0, now)
+        for m in range(1, periods + 1) for number in numbers for branch in range(1, branches + 1)
+    ]
+    db.session.execute(insert(GLBalance.__table__), rows)
+    db.session.commit()
+    return numbers

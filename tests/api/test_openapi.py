@@ -4,8 +4,8 @@ documented, invalid input rejected) and real responses validated against the sch
 import jsonschema_rs
 import pytest
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 from app.api.openapi import document as openapi_document
 from tests.api.ledger import small_ledger

@@ -16,7 +16,6 @@ from app.extensions import db
 from tests.api.ledger import LINES_PER_BATCH, bulk_journal, line_values
 
 LINES = 200_000
-BATCHES = LINES // LINES_PER_BATCH
 PAGE = 5000
 
 pytestmark = pytest.mark.slow
@@ -26,8 +25,8 @@ def _key(row) -> tuple:
     return (row["module"], row["batch_number"], row["line_number"])
 
 
-def _original_keys() -> set:
-    return {("GL", f"{b:07d}", n) for b in range(BATCHES) for n in range(1, LINES_PER_BATCH + 1)}
+def _original_keys(batches: int) -> set:
+    return {("GL", f"{b:07d}", n) for b in range(batches) for n in range(1, LINES_PER_BATCH + 1)}
 
 
 class Walker:
@@ -65,16 +64,22 @@ def _run(target, errors):
 
 
 def test_walk_200k_lines_while_syncs_write(app, api, world):
-    client_id = world.client_a1
+    walk_while_syncs_write(app, api, world.client_a1, LINES)
+
+
+def walk_while_syncs_write(app, api, client_id: int, lines: int) -> None:
+    """The scenario, for any database (PostgreSQL runs it from test_postgres.py)."""
+    batches = lines // LINES_PER_BATCH
+    half = lines // PAGE // 2
     with app.app_context():
-        bulk_journal(client_id, LINES)
+        bulk_journal(client_id, lines)
     walker = Walker(api, client_id)
-    original = _original_keys()
+    original = _original_keys(batches)
 
     # -- 1. a full sync flips to a new generation in the middle of the walk ------------------
-    gone_batches = {b for b in range(BATCHES) if b % 50 == 7}
-    changed_batches = {b for b in range(BATCHES) if b % 50 == 3}
-    new_batches = [f"{b:07d}5" for b in range(0, BATCHES, 100)]  # sort between existing ones
+    gone_batches = {b for b in range(batches) if b % 50 == 7}
+    changed_batches = {b for b in range(batches) if b % 50 == 3}
+    new_batches = [f"{b:07d}5" for b in range(0, batches, 100)]  # sort between existing ones
     halfway, flipped, errors = threading.Event(), threading.Event(), []
 
     def full_sync():
@@ -91,7 +96,7 @@ def test_walk_200k_lines_while_syncs_write(app, api, world):
                 db.session.commit()
                 page.clear()
 
-            for b in range(BATCHES):
+            for b in range(batches):
                 if b in gone_batches:
                     continue
                 note = " (endret)" if b in changed_batches else ""
@@ -106,7 +111,7 @@ def test_walk_200k_lines_while_syncs_write(app, api, world):
             flipped.set()
 
     def between(number):
-        if number == 20:  # 100,000 lines read from the old copy (while the new one is written)
+        if number == half:  # half the lines read from the old copy (while the new one is written)
             halfway.set()
             assert flipped.wait(300) or errors, "the full sync never flipped"
 
@@ -122,7 +127,7 @@ def test_walk_200k_lines_while_syncs_write(app, api, world):
     new_keys = {("GL", number, n) for number in new_batches for n in range(1, 11)}
     assert set(keys) <= original | new_keys
     # The walk really crossed the flip: old texts before it, new texts after it.
-    first_half, second_half = rows[: 20 * PAGE], rows[20 * PAGE :]
+    first_half, second_half = rows[: half * PAGE], rows[half * PAGE :]
     assert not any("(endret)" in r["description"] for r in first_half)
     assert any("(endret)" in r["description"] for r in second_half)
 
@@ -133,7 +138,7 @@ def test_walk_200k_lines_while_syncs_write(app, api, world):
                                             JournalLine.batch_number.in_(["0000011", "0019011"]))
         ).all()
     started, errors = threading.Event(), []
-    inserted = [f"{b:07d}7" for b in range(5, BATCHES, 500)]
+    inserted = [f"{b:07d}7" for b in range(5, batches, 500)]
 
     def incremental():
         assert started.wait(300)

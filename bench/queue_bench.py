@@ -48,6 +48,10 @@ class Schema:
         self.admin.dispose()
 
 
+def log(message: str) -> None:
+    print(f"[queue_bench] {message}", file=sys.stderr, flush=True)
+
+
 def make_app(url: str, **overrides):
     from app import create_app
     from config import TestConfig
@@ -101,14 +105,20 @@ def drain_with(url: str, workers: int, overrides: dict, zero: bool, enqueue) -> 
     ]
     for process in processes:
         process.start()
-    for _ in processes:
-        ready.acquire()
-    enqueue()
+    try:
+        for _ in processes:
+            ready.acquire()
+        enqueue()
+    except BaseException:
+        for process in processes:
+            process.terminate()
+        raise
     started = time.perf_counter()
     go.set()
     for process in processes:
         process.join()
     elapsed = time.perf_counter() - started
+    log(f"{workers} worker(s): {elapsed:.1f} s")
     assert all(p.exitcode == 0 for p in processes), [p.exitcode for p in processes]
     return elapsed
 
@@ -163,12 +173,13 @@ def bench_end_to_end(clients: int, lines: int, worker_counts=(1, 4)) -> dict:
     from app.visma.simulator.testing import start_simulator
     from tests.sync.conftest import SyncEnv
 
-    sim = start_simulator(SimulatorConfig(journal_lines=lines))
-    for n in range(clients):
-        sim.state.add_company(f"Bench klient {n:03d} AS", users=[DEMO_USER], approved=True)
     results = {}
-    try:
-        for workers in worker_counts:
+    for workers in worker_counts:
+        # A fresh simulator per round: the same world (same seed), consent not yet given.
+        sim = start_simulator(SimulatorConfig(journal_lines=lines))
+        for n in range(clients):
+            sim.state.add_company(f"Bench klient {n:03d} AS", users=[DEMO_USER], approved=True)
+        try:
             with Schema() as url:
                 overrides = {
                     "VISMA_CONNECT_URL": sim.url, "VISMA_API_URL": sim.api_url,
@@ -212,8 +223,8 @@ def bench_end_to_end(clients: int, lines: int, worker_counts=(1, 4)) -> dict:
                     "clients_per_second": round(clients / elapsed, 2),
                     "statuses": statuses, "journal_lines_stored": lines_stored,
                 }
-    finally:
-        sim.stop()
+        finally:
+            sim.stop()
     return results
 
 

@@ -107,7 +107,7 @@ def test_customer_and_anonymous_are_kept_out_of_the_admin_panel(auth, client):
     anonymous = client.get("/admin/")
     assert anonymous.status_code == 302 and "/logg-inn" in anonymous.headers["Location"]
     auth.login()
-    for path in ("/admin/", "/admin/customers/", "/admin/users/"):
+    for path in ("/admin/", "/admin/kunder/", "/admin/brukere/"):
         assert client.get(path).status_code == 403, path
 
 

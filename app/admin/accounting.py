@@ -180,15 +180,16 @@ class PartyView(AccountingView):
 
 
 MODELS = (
-    (AccountView, Account, "Kontoer", "accounts_admin"),
-    (BalanceView, GLBalance, "Saldoer", "balances_admin"),
-    (BatchView, JournalBatch, "Bilag", "batches_admin"),
-    (LineView, JournalLine, "Posteringer", "journal_lines_admin"),
-    (PartyView, LedgerCustomer, "Kunder i regnskapet", "ledger_customers_admin"),
-    (PartyView, LedgerSupplier, "Leverandører", "ledger_suppliers_admin"),
+    (AccountView, Account, "Kontoer", "accounts_admin", "regnskap/kontoer"),
+    (BalanceView, GLBalance, "Saldoer", "balances_admin", "regnskap/saldoer"),
+    (BatchView, JournalBatch, "Bilag", "batches_admin", "regnskap/bilag"),
+    (LineView, JournalLine, "Posteringer", "journal_lines_admin", "regnskap/posteringer"),
+    (PartyView, LedgerCustomer, "Kunder i regnskapet", "ledger_customers_admin", "regnskap/kunder"),
+    (PartyView, LedgerSupplier, "Leverandører", "ledger_suppliers_admin", "regnskap/leverandorer"),
 )
 
 
 def register(admin) -> None:
-    for view_class, model, name, endpoint in MODELS:
-        admin.add_view(view_class(model, db, name=name, endpoint=endpoint, category="Regnskapsdata"))
+    for view_class, model, name, endpoint, url in MODELS:
+        admin.add_view(view_class(model, db, name=name, endpoint=endpoint, url=url,
+                                  category="Regnskapsdata"))

@@ -1,8 +1,6 @@
 """Kunder and Brukere: CRUD with validation; new users get a one-time password shown once."""
 
-import secrets
-
-from flask import flash, make_response, request
+from flask import flash, make_response, redirect, request
 from flask_admin import expose
 from flask_admin.helpers import get_form_data, get_redirect_target, validate_form_on_submit
 from flask_admin.model.helpers import get_mdict_item_or_list
@@ -16,14 +14,18 @@ from app.admin.forms import AdminForm
 from app.admin.security import OperatorModelView
 from app.audit.operations import Actor, record
 from app.auth.models import Role, User
-from app.auth.operations import UserError, create_user
+from app.auth.operations import (
+    UserError,
+    create_user,
+    issue_one_time_password,
+    new_one_time_password,
+)
 from app.customers.models import Customer
 from app.extensions import db
 from app.integrations.models import Integration
 from app.orgnr import is_valid_orgnr, normalize_orgnr
 
 ROLE_LABELS = {Role.OPERATOR: "Operatør (Sticos)", Role.CUSTOMER: "Kundebruker"}
-ONE_TIME_PASSWORD_BYTES = 9  # 12 url-safe characters
 
 
 def _customer_choices():
@@ -136,6 +138,27 @@ class UserView(OperatorModelView):
     column_formatters_export = column_formatters
     can_export = True
     create_template = "admin/user_create.html"
+    details_template = "admin/user_details.html"
+
+    def render(self, template, **kwargs):
+        kwargs.setdefault("reset_form", AdminForm())
+        return super().render(template, **kwargs)
+
+    @expose("/reset-password/", methods=("POST",))
+    def reset_password_view(self):
+        """A new one-time password for an existing user, shown on this response only."""
+        form = AdminForm(request.form)
+        user = db.session.get(User, request.form.get("id", type=int) or 0)
+        if not form.validate() or user is None:
+            flash("Fant ikke brukeren, eller skjemaet var utløpt.", "error")
+            return redirect(self.get_url(".index_view"))
+        password = issue_one_time_password(user, actor=Actor.current())
+        response = make_response(self.render(
+            "admin/user_created.html", user=user, password=password, reset=True,
+            return_url=self.get_url(".details_view", id=user.id),
+        ))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     def get_query(self):
         return super().get_query().options(joinedload(User.customer))
@@ -179,7 +202,7 @@ class UserView(OperatorModelView):
             if preset:
                 form.customer_id.data = preset
         if validate_form_on_submit(form):
-            password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
+            password = new_one_time_password()
             customer = (db.session.get(Customer, int(form.customer_id.data))
                         if form.customer_id.data else None)
             try:

@@ -19,11 +19,11 @@ from app.jobs.models import SyncRun
 
 def register_views(admin: Admin) -> None:
     # Endpoints end in _admin: no blueprint of ours may be called like the customer pages'.
-    admin.add_view(CustomerView(Customer, db, name="Kunder", endpoint="customers_admin"))
-    admin.add_view(UserView(User, db, name="Brukere", endpoint="users_admin"))
-    admin.add_view(IntegrationView(Integration, db, name="Integrasjoner", endpoint="integrations_admin"))
-    admin.add_view(ClientView(Client, db, name="Klienter", endpoint="clients_admin"))
-    admin.add_view(RunView(SyncRun, db, name="Kjøringer", endpoint="runs_admin"))
-    admin.add_view(AuditView(AuditEvent, db, name="Revisjonslogg", endpoint="audit_admin"))
+    admin.add_view(CustomerView(Customer, db, name="Kunder", endpoint="customers_admin", url="kunder"))
+    admin.add_view(UserView(User, db, name="Brukere", endpoint="users_admin", url="brukere"))
+    admin.add_view(IntegrationView(Integration, db, name="Integrasjoner", endpoint="integrations_admin", url="integrasjoner"))
+    admin.add_view(ClientView(Client, db, name="Klienter", endpoint="clients_admin", url="klienter"))
+    admin.add_view(RunView(SyncRun, db, name="Kjøringer", endpoint="runs_admin", url="kjoringer"))
+    admin.add_view(AuditView(AuditEvent, db, name="Revisjonslogg", endpoint="audit_admin", url="revisjonslogg"))
     accounting.register(admin)
     admin.add_view(ApiKeyView(name="API-nøkler", endpoint="api_keys_admin"))

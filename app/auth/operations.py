@@ -1,5 +1,7 @@
 """Creating users: one function for the CLI, the demo seed and the admin panel."""
 
+import secrets
+
 from sqlalchemy import func, select
 
 from app.audit.operations import Actor, record
@@ -48,3 +50,33 @@ def create_user(
     record(actor or Actor.system("cli"), "user_created", user, role=role)
     db.session.commit()
     return user
+
+
+ONE_TIME_PASSWORD_BYTES = 9  # 12 url-safe characters
+
+
+def new_one_time_password() -> str:
+    return secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
+
+
+def issue_one_time_password(user: User, *, actor: Actor) -> str:
+    """Replace the user's password with a one-time password, to be changed at next login.
+
+    Returned once for an operator to hand over: there is no mail server to send it."""
+    password = new_one_time_password()
+    user.set_password(password)
+    user.must_change_password = True
+    record(actor, "user_password_reset", user)
+    db.session.commit()
+    return password
+
+
+def replace_password(user: User, new_password: str, *, actor: Actor) -> None:
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"Passordet må ha minst {MIN_PASSWORD_LENGTH} tegn.")
+    if user.check_password(new_password):
+        raise UserError("Velg et annet passord enn det du har nå.")
+    user.set_password(new_password)
+    user.must_change_password = False
+    record(actor, "user_password_changed", user)
+    db.session.commit()

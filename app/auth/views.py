@@ -3,13 +3,28 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from app.audit.operations import Actor, record
-from app.auth.forms import LoginForm
+from app.auth.forms import ChangePasswordForm, LoginForm
 from app.auth.login import clear_failed_logins, record_failed_login, seconds_until_allowed
 from app.auth.models import User
+from app.auth.operations import UserError, replace_password
 from app.db_types import utcnow
 from app.extensions import db
 
 bp = Blueprint("auth", __name__)
+
+# Reachable while a one-time password still has to be replaced.
+ALLOWED_BEFORE_PASSWORD_CHANGE = {"auth.change_password", "auth.logout", "static", "main.healthz"}
+
+
+@bp.before_app_request
+def require_password_change():
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in ALLOWED_BEFORE_PASSWORD_CHANGE
+    ):
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 def home_url_for(user: User) -> str:
@@ -47,6 +62,22 @@ def login():
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/bytt-passord", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            replace_password(current_user._get_current_object(), form.password.data,
+                             actor=Actor.current())
+        except UserError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            flash("Passordet er endret.", "success")
+            return redirect(home_url_for(current_user))
+    return render_template("auth/change_password.html", form=form)
 
 
 @bp.post("/logg-ut")

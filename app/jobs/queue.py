@@ -206,11 +206,12 @@ def enqueue_for_clients(
         insert(SyncRun.__table__)
         .from_select(columns, source)
         .on_conflict_do_nothing(index_elements=["active_key"])
+        .returning(SyncRun.__table__.c.id)  # rowcount is -1 for INSERT … SELECT on psycopg
     )
     total = db.session.scalar(
         select(func.count()).select_from(select(Client.id).where(Client.id.in_(client_ids)).subquery())
     )
-    inserted = db.session.execute(statement).rowcount
+    inserted = len(db.session.execute(statement).all())
     return BulkEnqueueResult(queued=inserted, already_queued=total - inserted)
 
 

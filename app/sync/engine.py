@@ -13,10 +13,12 @@ the transaction that commits the end of their stream: a run killed anywhere is r
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_
 
@@ -34,6 +36,7 @@ from app.extensions import db
 from app.jobs.runtime import Progress
 from app.sync import checks, mapping
 from app.visma.client import TenantApi
+from app.visma.streams import prefetched
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +44,11 @@ EPOCH = datetime(1900, 1, 1)
 """``lastModifiedDateTime`` that selects everything where a filter is required (GL, journal)."""
 MAX_RECONCILE_PERIODS = 6
 OVERLAP_ROWS = 1000  # the look-back overlap re-reads at most about one page of known rows
+MOVES_BALANCES = {"customers": "customer_balances", "suppliers": "supplier_balances"}
+"""A changed customer (its name is on its balance row) means its balances must be re-read."""
 RESETS_YEARLY = frozenset({"Income", "Expense"})  # account types whose balance restarts each year
 PREFETCH_PAGES = 2
+PROGRESS_SECONDS = 0.5  # how often a run's progress row is written (each write commits)
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,9 @@ class ClientSync:
         self.lookback = lookback
         self.prefetch = prefetch
         self.counts: dict[str, int] = {}
+        self._pending: dict[str, int] = {}
+        self._step: str | None = None
+        self._reported = 0.0
         self.done = 0
         self.total = sum(
             db.session.scalars(
@@ -121,21 +130,34 @@ class ClientSync:
 
     # -- progress ----------------------------------------------------------------------------
 
-    def _report(self, step: str, **written: int) -> None:
+    def _report(self, step: str, *, flush: bool = False, **written: int) -> None:
+        """Count what was written; tell the run's Progress at most every PROGRESS_SECONDS
+        (and whenever the step changes), which also commits the page writes since."""
         for name, value in written.items():
             self.counts[name] = self.counts.get(name, 0) + value
+            self._pending[name] = self._pending.get(name, 0) + value
         self.done += sum(written.values())
         if self.total is not None and self.done > self.total:
             self.total = self.done
-        self.progress.update(step, done=self.done, total=self.total, counts=written or None)
+        moment = time.monotonic()
+        if not flush and step == self._step and moment - self._reported < PROGRESS_SECONDS:
+            return
+        self.progress.update(step, done=self.done, total=self.total,
+                             counts=dict(self._pending) or None)
+        self._pending.clear()
+        self._step, self._reported = step, moment
 
     # -- streams ----------------------------------------------------------------------------
 
-    def _pages(self, stream: str, params: dict | None = None, *, since=None) -> Iterable[list]:
+    def _pages(self, stream: str, params: dict | None = None, *, since=None,
+               transform: Callable[[list], Any] | None = None) -> Iterable[Any]:
+        """The stream's pages, mapped by ``transform`` and fetched ahead in a background
+        thread (so mapping and the next download overlap the database writes)."""
+        pages: Iterable[Any] = self.api.stream(stream).pages(params, since=since)
+        if transform is not None:
+            pages = (transform(page) for page in pages)
         paged = stream not in ("accounts", "financial_periods", "organization")
-        return self.api.stream(stream).pages(
-            params, since=since, prefetch=self.prefetch if paged else 0
-        )
+        return prefetched(pages, self.prefetch) if paged and self.prefetch else pages
 
     def read_plan(
         self,
@@ -152,12 +174,17 @@ class ClientSync:
         if plan.needs_filter and since is None:
             since = EPOCH
         self._report(plan.step)
-        for page in self._pages(plan.stream, params, since=since):
-            rows = [plan.to_row(record) for record in page]
-            result.changed += store.write_rows(
+        to_rows = plan.to_row
+        for rows in self._pages(plan.stream, params, since=since,
+                                transform=lambda page: [to_rows(record) for record in page]):
+            changed = store.write_rows(
                 model, self.client_id, generation, rows, now=self.now, carry_from=carry_from
             )
-            db.session.commit()
+            result.changed += changed
+            if changed and carry_from is None and plan.dataset in MOVES_BALANCES:
+                self._mark_balances_due({MOVES_BALANCES[plan.dataset]})
+            if carry_from is None:  # in place: each page durable at once
+                db.session.commit()
             for row in rows:
                 result.bookmark = _max(result.bookmark, row.get("source_modified_at"))
                 if track_keys:
@@ -166,6 +193,7 @@ class ClientSync:
                     result.periods.add(row["period"])
             result.rows += len(rows)
             self._report(plan.step, **{plan.dataset: len(rows)})
+        self._report(plan.step, flush=True)
         return result
 
     def read_journal(
@@ -186,10 +214,14 @@ class ClientSync:
         if not params and since is None:
             since = EPOCH
         self._report(JOURNAL_STEP)
-        for page in self._pages("journal_transactions", params, since=since):
+        now = self.now
+
+        def to_rows(page: list) -> list[tuple[dict, list[dict]]]:
+            return [mapping.journal_rows(record, now=now) for record in page]
+
+        for page in self._pages("journal_transactions", params, since=since, transform=to_rows):
             batch_rows, line_rows, keep_lines = [], [], set()
-            for record in page:
-                batch, lines = mapping.journal_rows(record, now=self.now)
+            for batch, lines in page:
                 key = (batch["module"], batch["batch_number"])
                 result.seen.add(key)
                 result.bookmark = _max(result.bookmark, batch["source_modified_at"])
@@ -204,16 +236,21 @@ class ClientSync:
             changed_lines: list[dict] | None = [] if in_place else None
             store.write_rows(JournalLine, self.client_id, generation, line_rows,
                              now=self.now, carry_from=carry_from, changed=changed_lines)
-            result.parties.update(line["customer_supplier"] for line in changed_lines or ()
-                                  if line["customer_supplier"])
+            parties = {line["customer_supplier"] for line in changed_lines or ()
+                       if line["customer_supplier"]}
+            if parties:
+                result.parties |= parties
+                self._mark_balances_due(self._balances_moved_by(parties, generation))
             if in_place and batch_rows:
                 self._drop_stale_lines(generation, [(b["module"], b["batch_number"])
                                                     for b in batch_rows], keep_lines)
-            db.session.commit()
+            if in_place:
+                db.session.commit()
             result.rows += len(line_rows)
             live = sum(1 for b in batch_rows if b["deleted_at"] is None)
             self._report(JOURNAL_STEP, journal_batches=live,
                          journal_lines=sum(1 for line in line_rows if line["deleted_at"] is None))
+        self._report(JOURNAL_STEP, flush=True)
         return result
 
     def _drop_stale_lines(self, generation: int, batch_keys: list[tuple], keep: set[tuple]) -> None:
@@ -270,36 +307,40 @@ class ClientSync:
         """
         generation = store.current_generation(self.client_id, "journal_batches")
         self._discard_unfinished(generation)
-        touched_periods: set[str] = set()
-        balances_due: set[str] = set()
         balance_plans = []
         for plan in PLANS:
-            if plan.dataset in ("customer_balances", "supplier_balances"):
+            if plan.dataset in MOVES_BALANCES.values():
                 balance_plans.append(plan)
                 continue
-            result = self._incremental_plan(plan, generation)
-            if plan.dataset == "gl_balances":
-                touched_periods = result.periods
-            if plan.dataset == "customers" and result.changed:
-                balances_due.add("customer_balances")
-            if plan.dataset == "suppliers" and result.changed:
-                balances_due.add("supplier_balances")
+            self._incremental_plan(plan, generation)
 
         state = store.dataset_state(self.client_id, "journal_batches")
         journal = self.read_journal(generation=generation, carry_from=None, in_place=True,
                                     since=self._since(JournalBatch, state, generation))
-        parties = journal.parties | self._reconcile_deleted_batches(generation, touched_periods)
-        balances_due |= self._balances_moved_by(parties, generation)
+        touched_periods = set((state.figures or {}).get("reconcile", []))
+        self._reconcile_deleted_batches(generation, touched_periods)
+        if touched_periods:  # dealt with, in the commit that ends the journal stream
+            state.figures = {k: v for k, v in state.figures.items() if k != "reconcile"}
+            if self.reconcile_left:
+                state.figures["reconcile"] = self.reconcile_left
         self._finish_stream(state, journal.bookmark, JournalBatch, generation)
         lines_state = store.dataset_state(self.client_id, "journal_lines")
         self._finish_stream(lines_state, journal.bookmark, JournalLine, generation)
 
         for plan in balance_plans:
-            if plan.dataset in balances_due:
+            state = store.dataset_state(self.client_id, plan.dataset)
+            if (state.figures or {}).get("due"):
                 self._incremental_plan(plan, generation)
             else:  # nothing that moves these balances changed: they are still current
-                state = store.dataset_state(self.client_id, plan.dataset)
                 self._finish_stream(state, None, SYNCED_MODELS[plan.dataset], generation)
+
+    def _mark_balances_due(self, datasets: set[str]) -> None:
+        """Note (in the caller's transaction, with the rows that caused it) that these balance
+        data sets must be re-read: a crash before they are cannot lose the reason."""
+        for dataset in datasets:
+            state = store.dataset_state(self.client_id, dataset)
+            if not (state.figures or {}).get("due"):
+                state.figures = {**(state.figures or {}), "due": True}
 
     def _balances_moved_by(self, parties: set[str], generation: int) -> set[str]:
         """Which party-balance data sets journal lines naming these parties move."""
@@ -357,6 +398,15 @@ class ClientSync:
                 self.counts[f"{plan.dataset}_removed"] = len(gone)
         if plan.dataset == "gl_balances":
             self._sweep_vanished_gl(generation, result.seen)
+            if result.periods:
+                # Periods whose balances moved: the journal step checks them for deleted
+                # batches. Kept with the GL bookmark, so a crash in between cannot lose them.
+                journal_state = store.dataset_state(self.client_id, "journal_batches")
+                pending = set((journal_state.figures or {}).get("reconcile", []))
+                journal_state.figures = {**(journal_state.figures or {}),
+                                         "reconcile": sorted(pending | result.periods)}
+        if (state.figures or {}).get("due"):  # re-read whole: the reason is dealt with
+            state.figures = {k: v for k, v in state.figures.items() if k != "due"}
         self._finish_stream(state, result.bookmark, model, generation)
         return result
 
@@ -423,23 +473,28 @@ class ClientSync:
         period whose balances changed, re-read that period's journal whole. Returns the
         customer/supplier numbers on the lines of what was re-read or removed."""
         parties: set[str] = set()
+        self.reconcile_left: list[str] = []
         if not touched:
             return parties
         differing = {period for period, _ in checks.gl_journal_differences(self.client_id)}
-        for period in sorted(differing & touched)[:MAX_RECONCILE_PERIODS]:
+        candidates = sorted(differing & touched)
+        self.reconcile_left = candidates[MAX_RECONCILE_PERIODS:]  # the next run goes on
+        for period in candidates[:MAX_RECONCILE_PERIODS]:
             result = self.read_journal(generation=generation, carry_from=None,
                                        params={"periodId": period}, in_place=True)
             parties |= result.parties
             gone = store.tombstone_missing(JournalBatch, self.client_id, generation, result.seen,
                                            JournalBatch.period == period, now=self.now)
             if gone:
-                parties.update(db.session.scalars(
+                gone_parties = set(db.session.scalars(
                     select(JournalLine.customer_supplier).distinct().where(
                         JournalLine.client_id == self.client_id,
                         JournalLine.generation == generation,
                         JournalLine.deleted_at.is_(None),
                         JournalLine.customer_supplier != "",
                         tuple_(JournalLine.module, JournalLine.batch_number).in_(gone))))
+                parties |= gone_parties
+                self._mark_balances_due(self._balances_moved_by(gone_parties, generation))
                 self._drop_stale_lines(generation, gone, keep=set())
                 self.counts["journal_batches_removed"] = (
                     self.counts.get("journal_batches_removed", 0) + len(gone))

@@ -43,38 +43,38 @@ def seed_store(app, client_id, other_client_id):
 
 def test_accounts_show_only_the_visible_copy(app, client, world, operator):
     seed_store(app, world.client_ids[0], world.client_ids[1])
-    page = client.get(f"/admin/accounts_admin/?klient={world.client_ids[0]}").text
+    page = client.get(f"/admin/regnskap/kontoer/?klient={world.client_ids[0]}").text
     assert "Bankinnskudd" in page and "Salgsinntekt" in page
     for hidden in ("Slettet konto", "Halvferdig generasjon", "Varekjøp hos en annen"):
         assert hidden not in page
     assert "Firma 0 AS" in page  # which client
-    searched = client.get(f"/admin/accounts_admin/?klient={world.client_ids[0]}&search=3000").text
+    searched = client.get(f"/admin/regnskap/kontoer/?klient={world.client_ids[0]}&search=3000").text
     assert "Salgsinntekt" in searched and "Bankinnskudd" not in searched
     # No client chosen: nothing listed, a picker instead.
-    assert "Klient-ID" in client.get("/admin/accounts_admin/").text
+    assert "Klient-ID" in client.get("/admin/regnskap/kontoer/").text
     # Tombstones are not reachable through the detail view either.
     with app.app_context():
         tomb = db.session.scalar(select(Account.id).where(Account.account_number == "1999"))
         bank = db.session.scalar(select(Account.id).where(Account.account_number == "1920"))
-    detail = client.get(f"/admin/accounts_admin/details/?id={tomb}", follow_redirects=True).text
+    detail = client.get(f"/admin/regnskap/kontoer/details/?id={tomb}", follow_redirects=True).text
     assert "Slettet konto" not in detail
     # A visible row's detail page (linked from the list without ?klient=) works.
-    assert f"/admin/accounts_admin/details/?id={bank}" in page
-    detail = client.get(f"/admin/accounts_admin/details/?id={bank}").text
+    assert f"/admin/regnskap/kontoer/details/?id={bank}" in page
+    detail = client.get(f"/admin/regnskap/kontoer/details/?id={bank}").text
     assert "Bankinnskudd" in detail and "Firma 0 AS" in detail
 
 
 def test_balances_and_lines_filter_by_period_and_account(app, client, world, operator):
     seed_store(app, world.client_ids[0], world.client_ids[1])
-    base = f"/admin/balances_admin/?klient={world.client_ids[0]}"
+    base = f"/admin/regnskap/saldoer/?klient={world.client_ids[0]}"
     page = client.get(f"{base}&flt0_periode_er=202601").text
     assert "251\u00a0000,50" in page and "12,00" not in page
-    lines = client.get(f"/admin/journal_lines_admin/?klient={world.client_ids[0]}&flt0_konto_er=1920").text
+    lines = client.get(f"/admin/regnskap/posteringer/?klient={world.client_ids[0]}&flt0_konto_er=1920").text
     assert "Innbetaling faktura 1001" in lines and "250\u00a0000,50" in lines
-    export = client.get(f"/admin/journal_lines_admin/export/csv/?klient={world.client_ids[0]}")
+    export = client.get(f"/admin/regnskap/posteringer/export/csv/?klient={world.client_ids[0]}")
     assert export.mimetype == "text/csv" and "250000.50" in export.get_data(as_text=True)
 
 
 def test_client_detail_links_to_its_accounting_data(client, world, operator):
-    page = client.get(f"/admin/clients_admin/details/?id={world.client_ids[0]}").text
-    assert f"/admin/accounts_admin/?klient={world.client_ids[0]}" in page
+    page = client.get(f"/admin/klienter/details/?id={world.client_ids[0]}").text
+    assert f"/admin/regnskap/kontoer/?klient={world.client_ids[0]}" in page

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from flask import url_for
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
@@ -14,7 +15,12 @@ from app.jobs.models import RunKind, RunStatus, SyncRun
 def post_action(client, view, action, ids, token, **extra):
     data = {"csrf_token": token, "action": action, "rowid": [str(i) for i in ids], "url": ""}
     data.update(extra)
-    return client.post(f"/admin/{view}/action/", data=data, follow_redirects=True)
+    return client.post(action_url(client, view), data=data, follow_redirects=True)
+
+
+def action_url(client, view: str) -> str:
+    with client.application.test_request_context():
+        return url_for(f"{view}.action_view")
 
 
 def events(app, action):
@@ -76,11 +82,11 @@ def test_run_actions_queue_one_run_per_active_client(app, client, world, admin_c
 
 
 def test_row_buttons_are_post_forms_with_csrf(client, world, operator):
-    page = client.get("/admin/clients_admin/").text
+    page = client.get("/admin/klienter/").text
     forms = re.findall(r'<form class="row-action" method="post" action="([^"]+)">(.*?)</form>', page, re.S)
     assert len(forms) == 6 * 0 + 3 * 5 + 3  # 3 active clients x 5 buttons, 3 inactive x 1
     for action_url, body in forms:
-        assert action_url == "/admin/clients_admin/action/"
+        assert action_url == "/admin/klienter/action/"
         assert 'name="csrf_token"' in body and 'name="rowid"' in body
     # No GET link performs an action.
     assert not re.search(r'href="[^"]*/action/', page)
@@ -97,24 +103,24 @@ def test_actions_without_csrf_token_are_refused(app, client, world, operator):
     target = world.client_ids[3]
     for view, action in (("clients_admin", "activate"), ("integrations_admin", "activate_all"),
                          ("runs_admin", "cancel")):
-        response = client.post(f"/admin/{view}/action/", data={"action": action, "rowid": [str(target)]})
+        response = client.post(action_url(client, view), data={"action": action, "rowid": [str(target)]})
         assert response.status_code == 400
-    for path in ("/admin/runs_admin/avbryt/", "/admin/runs_admin/prov-igjen/"):
+    for path in ("/admin/kjoringer/avbryt/", "/admin/kjoringer/prov-igjen/"):
         response = client.post(path, data={"id": str(world.queued_run_id)})
         assert response.status_code == 400
-    response = client.post("/admin/clients_admin/action/",
+    response = client.post("/admin/klienter/action/",
                            data={"action": "activate", "rowid": [str(target)], "csrf_token": "forfalsket"})
     assert response.status_code == 400
     assert not clients_by_id(app, [target])[target].active
     assert events(app, "clients_activated") == [] and events(app, "run_cancelled") == []
     # GET on an action endpoint is not allowed at all.
-    assert client.get("/admin/clients_admin/action/").status_code == 405
+    assert client.get("/admin/klienter/action/").status_code == 405
 
 
 def test_all_matches_applies_to_the_filtered_search(app, client, world, admin_csrf):
     """'Alle treff' acts on every client matching the list's filters, not just the ticked ones."""
     response = client.post(
-        "/admin/clients_admin/action/?flt0_aktiv_er=0&flt1_tilgjengelig_er=1",
+        "/admin/klienter/action/?flt0_aktiv_er=0&flt1_tilgjengelig_er=1",
         data={"csrf_token": admin_csrf, "action": "activate", "rowid": [str(world.client_ids[3])],
               "alle_treff": "1", "url": ""},
         follow_redirects=True,
@@ -156,7 +162,7 @@ def test_delete_system(app, client, world, admin_csrf):
 
 
 def test_cancel_queued_and_retry_failed(app, client, world, admin_csrf):
-    response = client.post("/admin/runs_admin/avbryt/", data={"csrf_token": admin_csrf, "id": world.queued_run_id},
+    response = client.post("/admin/kjoringer/avbryt/", data={"csrf_token": admin_csrf, "id": world.queued_run_id},
                            follow_redirects=True)
     assert "avbrutt" in response.text
     with app.app_context():
@@ -164,11 +170,11 @@ def test_cancel_queued_and_retry_failed(app, client, world, admin_csrf):
     assert events(app, "run_cancelled")[0].actor == "operator@sticos.test"
 
     # A failed run cannot be cancelled, a queued one cannot be retried.
-    response = client.post("/admin/runs_admin/avbryt/", data={"csrf_token": admin_csrf, "id": world.failed_run_id},
+    response = client.post("/admin/kjoringer/avbryt/", data={"csrf_token": admin_csrf, "id": world.failed_run_id},
                            follow_redirects=True)
     assert "kan ikke avbrytes" in response.text
 
-    response = client.post("/admin/runs_admin/prov-igjen/", data={"csrf_token": admin_csrf, "id": world.failed_run_id},
+    response = client.post("/admin/kjoringer/prov-igjen/", data={"csrf_token": admin_csrf, "id": world.failed_run_id},
                            follow_redirects=True)
     assert "lagt i kø på nytt" in response.text
     with app.app_context():
@@ -181,13 +187,13 @@ def test_cancel_queued_and_retry_failed(app, client, world, admin_csrf):
 
 
 def test_failed_run_detail_shows_everything(client, world, operator):
-    page = client.get(f"/admin/runs_admin/details/?id={world.failed_run_id}").text
+    page = client.get(f"/admin/kjoringer/details/?id={world.failed_run_id}").text
     for text in ("Full synkronisering", "Feilet", "Forsøk: 3 av 3", "Henter posteringer", "4 / 9",
                  "312 kontoer", "posteringer", "Bilag 17 går ikke i null", "for mange forespørsler",
                  "Prøv igjen"):
         assert text in page, text
     assert ">Avbryt</button>" not in page
-    queued = client.get(f"/admin/runs_admin/details/?id={world.queued_run_id}").text
+    queued = client.get(f"/admin/kjoringer/details/?id={world.queued_run_id}").text
     assert ">Avbryt</button>" in queued and "Prøv igjen</button>" not in queued
 
 
@@ -202,18 +208,18 @@ def test_bulk_cancel_and_retry_on_runs(app, client, world, admin_csrf):
         statuses = db.session.scalars(select(SyncRun.status).where(SyncRun.id > world.queued_run_id)).all()
         assert statuses == [RunStatus.QUEUED]
     # "Alle treff": every failed run matching the filter, nothing else.
-    response = client.post("/admin/runs_admin/action/?flt0_status_er=failed", data={
+    response = client.post("/admin/kjoringer/action/?flt0_status_er=failed", data={
         "csrf_token": admin_csrf, "action": "retry", "rowid": [str(world.failed_run_id)],
         "alle_treff": "1", "url": ""}, follow_redirects=True)
     assert "Prøv igjen: 0 lagt i kø, 1 ikke" in response.text  # already queued again
 
 
 def test_all_matches_on_integrations_uses_the_search(app, client, world, admin_csrf):
-    response = client.post("/admin/integrations_admin/action/?search=Hovedkontor", data={
+    response = client.post("/admin/integrasjoner/action/?search=Hovedkontor", data={
         "csrf_token": admin_csrf, "action": "activate_all", "rowid": [str(world.integration_id)],
         "alle_treff": "1", "url": ""}, follow_redirects=True)
     assert "Aktiver alle klienter: 2 aktivert" in response.text
-    response = client.post("/admin/integrations_admin/action/?search=finnes-ikke", data={
+    response = client.post("/admin/integrasjoner/action/?search=finnes-ikke", data={
         "csrf_token": admin_csrf, "action": "deactivate_all", "rowid": [str(world.integration_id)],
         "alle_treff": "1", "url": ""}, follow_redirects=True)
     assert "Deaktiver alle klienter: 0 deaktivert." in response.text

@@ -56,7 +56,7 @@ def test_screenshots_and_a_bulk_action(app, world, browser, live_server):
     assert page.locator("[data-figure=runs-queued]").inner_text() == "1"
     page.screenshot(path=str(SCREENSHOTS / "admin-dashboard.png"), full_page=True)
 
-    page.goto(f"{live_server}/admin/clients_admin/")
+    page.goto(f"{live_server}/admin/klienter/")
     assert page.locator("table.model-list tbody tr").count() == 6
     page.screenshot(path=str(SCREENSHOTS / "admin-client-list.png"), full_page=True)
 
@@ -78,13 +78,13 @@ def test_screenshots_and_a_bulk_action(app, world, browser, live_server):
     page.wait_for_selector(".alert-success")
     assert "Deaktiver: 1 deaktivert" in page.locator(".alert-success").inner_text()
 
-    page.goto(f"{live_server}/admin/runs_admin/details/?id={world.failed_run_id}")
+    page.goto(f"{live_server}/admin/kjoringer/details/?id={world.failed_run_id}")
     assert "for mange forespørsler" in page.locator("#run-error").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "admin-failed-run.png"), full_page=True)
 
     # For review, not asserted on: the integration page and the run list.
-    page.goto(f"{live_server}/admin/integrations_admin/details/?id={world.integration_id}")
+    page.goto(f"{live_server}/admin/integrasjoner/details/?id={world.integration_id}")
     page.screenshot(path=str(SCREENSHOTS / "admin-integration.png"), full_page=True)
-    page.goto(f"{live_server}/admin/runs_admin/")
+    page.goto(f"{live_server}/admin/kjoringer/")
     page.screenshot(path=str(SCREENSHOTS / "admin-run-list.png"), full_page=True)
     page.close()

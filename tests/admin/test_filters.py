@@ -9,7 +9,7 @@ def ids_listed(page: str) -> set[int]:
 
 def test_client_filters(client, world, operator):
     ids = world.client_ids
-    base = "/admin/clients_admin/"
+    base = "/admin/klienter/"
     assert ids_listed(client.get(base + "?flt0_aldri_synkronisert_er=1").text) == {ids[4]}
     assert ids_listed(client.get(base + "?flt0_utdatert_dager_eller_mer=2").text) == {ids[2], ids[3], ids[4], ids[5]}
     assert ids_listed(client.get(base + "?flt0_tilgjengelig_er=0").text) == {ids[5]}
@@ -24,7 +24,7 @@ def test_client_filters(client, world, operator):
 
 
 def test_run_filters(client, world, operator):
-    base = "/admin/runs_admin/"
+    base = "/admin/kjoringer/"
     assert ids_listed(client.get(base + "?flt0_status_er=failed").text) == {world.failed_run_id}
     assert ids_listed(client.get(base + "?flt0_type_er=incremental_sync").text) == {world.queued_run_id}
     assert ids_listed(client.get(base + f"?flt0_klient_er={world.client_ids[0]}").text) == {world.failed_run_id}
@@ -39,9 +39,9 @@ def test_run_filters(client, world, operator):
 
 
 def test_audit_filters(client, world, operator, admin_csrf):
-    client.post("/admin/clients_admin/action/", data={
+    client.post("/admin/klienter/action/", data={
         "csrf_token": admin_csrf, "action": "activate", "rowid": [str(world.client_ids[3])], "url": ""})
-    base = "/admin/audit_admin/"
+    base = "/admin/revisjonslogg/"
     page = client.get(base + "?flt0_handling_er=clients_activated").text
     assert page.count("clients_activated") >= 1 and "integration_created" not in page
     page = client.get(base + "?flt0_utfrt_av_inneholder=operator").text

@@ -28,13 +28,13 @@ def test_panel_on_postgres(pg_app):
         db.session.commit()
     client = pg_app.test_client()
     AuthActions(client).login("operator@sticos.test", "sticos-demo")
-    for path in ("/admin/", "/admin/clients_admin/?search=PG&flt0_aktiv_er=0",
-                 "/admin/runs_admin/?flt0_opprettet_etter=2000-01-01+00:00:00&flt1_kundenavn_inneholder=a",
-                 "/admin/integrations_admin/?search=Demo", "/admin/audit_admin/",
-                 "/admin/integrations_admin/export/csv/", "/admin/accounts_admin/?klient=1"):
+    for path in ("/admin/", "/admin/klienter/?search=PG&flt0_aktiv_er=0",
+                 "/admin/kjoringer/?flt0_opprettet_etter=2000-01-01+00:00:00&flt1_kundenavn_inneholder=a",
+                 "/admin/integrasjoner/?search=Demo", "/admin/revisjonslogg/",
+                 "/admin/integrasjoner/export/csv/", "/admin/regnskap/kontoer/?klient=1"):
         assert client.get(path).status_code == 200, path
     token = csrf_token_from(client.get("/admin/").text)
-    response = client.post("/admin/clients_admin/action/?search=PG", data={
+    response = client.post("/admin/klienter/action/?search=PG", data={
         "csrf_token": token, "action": "activate", "rowid": ["1"], "alle_treff": "1", "url": ""},
         follow_redirects=True)
     assert "Aktiver: 5 aktivert" in response.text

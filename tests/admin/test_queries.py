@@ -44,9 +44,9 @@ def test_busy_pages_run_a_bounded_number_of_queries(app, client, operator):
         assert db.session.scalar(select(func.count()).select_from(SyncRun)) >= 100_000
 
     results = {}
-    for name, path in (("clients", "/admin/clients_admin/"), ("runs", "/admin/runs_admin/"),
-                       ("integrations", "/admin/integrations_admin/"),
-                       ("audit", "/admin/audit_admin/"), ("users", "/admin/users_admin/")):
+    for name, path in (("clients", "/admin/klienter/"), ("runs", "/admin/kjoringer/"),
+                       ("integrations", "/admin/integrasjoner/"),
+                       ("audit", "/admin/revisjonslogg/"), ("users", "/admin/brukere/")):
         small = statements_for(app, client, f"{path}?page_size=20")
         large = statements_for(app, client, f"{path}?page_size=100")
         assert len(small) == len(large), (name, small, large)
@@ -54,7 +54,7 @@ def test_busy_pages_run_a_bounded_number_of_queries(app, client, operator):
         # Page 2 and a filter + search do not add statements either.
         assert len(statements_for(app, client, f"{path}?page_size=100&page=3")) <= len(large)
         results[name] = len(large)
-    filtered = statements_for(app, client, "/admin/clients_admin/?page_size=100&search=Klient&flt0_aktiv_er=1")
+    filtered = statements_for(app, client, "/admin/klienter/?page_size=100&search=Klient&flt0_aktiv_er=1")
     assert len(filtered) == results["clients"]
 
     dashboard = statements_for(app, client, "/admin/")
@@ -65,11 +65,11 @@ def test_busy_pages_run_a_bounded_number_of_queries(app, client, operator):
         inactive = list(db.session.scalars(
             select(Client.id).where(Client.active.is_(False), Client.reachable.is_(True))
             .order_by(Client.id).limit(5000)))
-    token = csrf_token_from(client.get("/admin/clients_admin/?page_size=20").text)
+    token = csrf_token_from(client.get("/admin/klienter/?page_size=20").text)
     bulk = {}
     for action in ("activate", "sync"):
         with counted(app) as statements:
-            response = client.post("/admin/clients_admin/action/", data={
+            response = client.post("/admin/klienter/action/", data={
                 "csrf_token": token, "action": action, "rowid": [str(i) for i in inactive], "url": ""})
         assert response.status_code == 302
         assert len(statements) <= 10, (action, statements)

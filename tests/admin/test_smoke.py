@@ -3,9 +3,9 @@
 import pytest
 
 PAGES = [
-    "/admin/", "/admin/customers_admin/", "/admin/users_admin/", "/admin/integrations_admin/",
-    "/admin/clients_admin/", "/admin/runs_admin/", "/admin/audit_admin/",
-    "/admin/users_admin/new/", "/admin/customers_admin/new/",
+    "/admin/", "/admin/kunder/", "/admin/brukere/", "/admin/integrasjoner/",
+    "/admin/klienter/", "/admin/kjoringer/", "/admin/revisjonslogg/",
+    "/admin/brukere/new/", "/admin/kunder/new/",
 ]
 
 
@@ -17,20 +17,20 @@ def test_pages_render(client, operator, world, path):
 
 def test_detail_pages_render(client, operator, world):
     for path in (
-        f"/admin/integrations_admin/details/?id={world.integration_id}",
-        f"/admin/clients_admin/details/?id={world.client_ids[0]}",
-        f"/admin/runs_admin/details/?id={world.failed_run_id}",
-        f"/admin/runs_admin/details/?id={world.queued_run_id}",
-        f"/admin/customers_admin/details/?id={world.customer_id}",
-        f"/admin/customers_admin/edit/?id={world.customer_id}",
-        "/admin/users_admin/details/?id=1",
-        "/admin/users_admin/edit/?id=2",
-        "/admin/audit_admin/details/?id=1",
+        f"/admin/integrasjoner/details/?id={world.integration_id}",
+        f"/admin/klienter/details/?id={world.client_ids[0]}",
+        f"/admin/kjoringer/details/?id={world.failed_run_id}",
+        f"/admin/kjoringer/details/?id={world.queued_run_id}",
+        f"/admin/kunder/details/?id={world.customer_id}",
+        f"/admin/kunder/edit/?id={world.customer_id}",
+        "/admin/brukere/details/?id=1",
+        "/admin/brukere/edit/?id=2",
+        "/admin/revisjonslogg/details/?id=1",
     ):
         response = client.get(path)
         assert response.status_code == 200, path
         assert "Fant ikke raden" not in response.text, path
-    page = client.get(f"/admin/integrations_admin/details/?id={world.integration_id}").text
+    page = client.get(f"/admin/integrasjoner/details/?id={world.integration_id}").text
     assert "Aktive klienter: 3 Inaktive klienter: 3" in page
     assert "Firma 5 AS" in page and "Full synkronisering" in page  # its clients and runs
 
@@ -40,8 +40,8 @@ def test_filter_links_apply_a_filter(client, operator, world):
     import re
 
     pages = [client.get("/admin/").text,
-             client.get(f"/admin/integrations_admin/details/?id={world.integration_id}").text,
-             client.get(f"/admin/clients_admin/details/?id={world.client_ids[0]}").text]
+             client.get(f"/admin/integrasjoner/details/?id={world.integration_id}").text,
+             client.get(f"/admin/klienter/details/?id={world.client_ids[0]}").text]
     links = {link.replace("&amp;", "&") for page in pages
              for link in re.findall(r'href="(/admin/[^"]*flt0_[^"]*)"', page)}
     assert len(links) >= 12

@@ -169,8 +169,12 @@ def _kill(env, kind, integration, client, pages):
 
 @pytest.mark.parametrize("sim_config", [__import__("app.visma.simulator", fromlist=["x"])
                                         .SimulatorConfig(journal_lines=2500, seed=5)])
-def test_killed_runs_lose_nothing_and_readers_see_a_whole_copy(env, sim_config):
+def test_killed_runs_lose_nothing_and_readers_see_a_whole_copy(env, sim_config, monkeypatch):
+    from app.sync import engine
+
     from .mutations import mutate
+
+    monkeypatch.setattr(engine, "PROGRESS_SECONDS", 0)  # report (and so die) after every page
 
     integration, client = _ready(env)
     _ok(env.run(RunKind.FULL_SYNC, integration, client))

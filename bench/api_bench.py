@@ -50,8 +50,9 @@ def main() -> None:
         db.create_all()
         customer = Customer(name="Bench AS")
         integration = Integration(customer=customer)
-        client_row = Client(integration=integration, external_id="bench", name="Bench Klient AS",
-                            active=True)
+        client_row = Client(
+            integration=integration, external_id="bench", name="Bench Klient AS", active=True
+        )
         db.session.add_all([customer, integration, client_row])
         db.session.commit()
         client_id = client_row.id
@@ -70,8 +71,9 @@ def main() -> None:
     started = time.perf_counter()
     while True:
         query = {"limit": MAX_LIMIT, **({"cursor": cursor} if cursor else {})}
-        response = http.get(f"/api/v1/clients/{client_id}/journal-lines", query_string=query,
-                            headers=headers)
+        response = http.get(
+            f"/api/v1/clients/{client_id}/journal-lines", query_string=query, headers=headers
+        )
         assert response.status_code == 200, response.text
         body = response.get_json()
         rows += len(body["data"])
@@ -97,26 +99,31 @@ def main() -> None:
         latencies.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200 and len(response.get_json()["data"]) == 24
 
-    print(json.dumps({
-        "database": url.split(":", 1)[0],
-        "journal": {
-            "lines": rows,
-            "page_size": MAX_LIMIT,
-            "pages": pages,
-            "seconds": round(journal_seconds, 3),
-            "rows_per_second": round(rows / journal_seconds),
-            "mb_per_second": round(payload_bytes / journal_seconds / 1e6, 2),
-        },
-        "balance_query": {
-            "queries": len(latencies),
-            "rows_per_response": 24,
-            "gl_balance_rows_in_client": len(accounts) * 12 * 2,
-            "p50_ms": round(statistics.median(latencies), 2),
-            "p99_ms": round(percentile(latencies, 0.99), 2),
-        },
-        "seed_seconds": round(seed_seconds, 1),
-        "cpu_count": os.cpu_count(),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "database": url.split(":", 1)[0],
+                "journal": {
+                    "lines": rows,
+                    "page_size": MAX_LIMIT,
+                    "pages": pages,
+                    "seconds": round(journal_seconds, 3),
+                    "rows_per_second": round(rows / journal_seconds),
+                    "mb_per_second": round(payload_bytes / journal_seconds / 1e6, 2),
+                },
+                "balance_query": {
+                    "queries": len(latencies),
+                    "rows_per_response": 24,
+                    "gl_balance_rows_in_client": len(accounts) * 12 * 2,
+                    "p50_ms": round(statistics.median(latencies), 2),
+                    "p99_ms": round(percentile(latencies, 0.99), 2),
+                },
+                "seed_seconds": round(seed_seconds, 1),
+                "cpu_count": os.cpu_count(),
+            },
+            indent=2,
+        )
+    )
     tmp.cleanup()
 
 

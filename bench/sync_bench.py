@@ -112,13 +112,15 @@ def connect(visma):
     csrf = lambda html: re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # noqa: E731
     page = browser.get(visma.authorization_url(REDIRECT, state, verifier))
     page = browser.post(page.url, data={"email": DEMO_USER, "password": DEMO_PASSWORD,
-                                        "csrf_token": csrf(page.text)})
-    if "decision" in page.text:
-        page = browser.post(page.url, data={"decision": "accept", "csrf_token": csrf(page.text)},
-                            allow_redirects=False)
-        location = page.headers["Location"]
-    else:
-        location = page.history[-1].headers["Location"]
+                                        "csrf_token": csrf(page.text)}, allow_redirects=False)
+    while not page.headers.get("Location", "").startswith(REDIRECT):
+        if "decision" in page.text:  # the consent page (a second login skips it)
+            page = browser.post(page.url, allow_redirects=False,
+                                data={"decision": "accept", "csrf_token": csrf(page.text)})
+        else:
+            page = browser.get(requests.compat.urljoin(page.url, page.headers["Location"]),
+                               allow_redirects=False)
+    location = page.headers["Location"]
     code = parse_qs(urlsplit(location).query)["code"][0]
     token = visma.exchange_code(code, REDIRECT, verifier)
     return token, visma.userinfo(token)
@@ -137,10 +139,10 @@ def bare_loop(url: str, tenant: str) -> dict:
         session.get(api + path, params=params).json()
         calls += 1
     epoch = {"lastModifiedDateTime": "1900-01-01T00:00:00.000"}
-    for path, params, lines in (
-        ("/v2/generalLedgerBalance", epoch, False), ("/v1/customer", {}, False),
-        ("/v1/supplier", {}, False), ("/v2/customer/balance", {}, False),
-        ("/v2/supplier/balance", {}, False), ("/v2/journaltransaction", epoch, True),
+    for path, params in (
+        ("/v2/generalLedgerBalance", epoch), ("/v1/customer", {}), ("/v1/supplier", {}),
+        ("/v2/customer/balance", {}), ("/v2/supplier/balance", {}),
+        ("/v2/journaltransaction", epoch),
     ):
         number = 1
         while True:

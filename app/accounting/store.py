@@ -24,7 +24,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.orm import aliased
@@ -317,23 +316,36 @@ def _upsert_statement(model: type[SyncedRow], dialect: str) -> tuple[str, Any, t
     return sql, itemgetter(*columns), tuple(adapters)
 
 
+def keys_in(model: type[SyncedRow], columns: Sequence[str], keys: Iterable[tuple]) -> list:
+    """Conditions selecting rows whose ``columns`` match one of ``keys``, shaped for the
+    natural-key index: ``first = v AND second IN (…)`` per first value (a row-value IN list
+    would make SQLite scan the client's whole generation)."""
+    keys = list(keys)
+    first = getattr(model, columns[0])
+    if len(columns) == 1:
+        return [first.in_([k[0] for k in chunk]) for chunk in _chunks(keys)]
+    second = getattr(model, columns[1])
+    groups: dict[Any, list] = {}
+    for key in keys:
+        groups.setdefault(key[0], []).append(key[1])
+    return [
+        (first == value) & second.in_(chunk)
+        for value, seconds in groups.items()
+        for chunk in _chunks(sorted(set(seconds)))
+    ]
+
+
 def _existing(
     model: type[SyncedRow], client_id: int, generation: int, rows: list[dict]
 ) -> dict[tuple, tuple]:
     """Natural key -> (row_hash, changed_at, deleted_at) of the stored rows matching ``rows``."""
     keys = model.natural_key
-    # Look rows up by their parent (a journal line by its batch) when the table has one:
-    # far fewer, shorter IN lists.
+    # Look rows up by their parent (a journal line by its batch) when the table has one.
     lookup = getattr(model, "parent_key", None) or keys
-    lookup_cols = [getattr(model, k) for k in lookup]
     key_cols = [getattr(model, k) for k in keys]
-    wanted = list({tuple(r[k] for k in lookup) for r in rows})
+    wanted = {tuple(r[k] for k in lookup) for r in rows}
     found: dict[tuple, tuple] = {}
-    for chunk in _chunks(wanted, 300):
-        condition = (
-            tuple_(*lookup_cols).in_(chunk) if len(lookup) > 1
-            else lookup_cols[0].in_([k[0] for k in chunk])
-        )
+    for condition in keys_in(model, lookup, wanted):
         result = db.session.execute(
             select(*key_cols, model.row_hash, model.changed_at, model.deleted_at).where(
                 model.client_id == client_id, model.generation == generation, condition

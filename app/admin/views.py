@@ -26,4 +26,4 @@ def register_views(admin: Admin) -> None:
     admin.add_view(RunView(SyncRun, db, name="Kjøringer", endpoint="runs_admin", url="kjoringer"))
     admin.add_view(AuditView(AuditEvent, db, name="Revisjonslogg", endpoint="audit_admin", url="revisjonslogg"))
     accounting.register(admin)
-    admin.add_view(ApiKeyView(name="API-nøkler", endpoint="api_keys_admin"))
+    admin.add_view(ApiKeyView(name="API-nøkler", endpoint="api_keys_admin", url="api-nokler"))

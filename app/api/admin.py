@@ -19,13 +19,15 @@ from app.extensions import db
 
 class NewApiKeyForm(AdminForm):
     name = StringField(
-        "Navn", validators=[DataRequired(), Length(max=200)],
+        "Navn",
+        validators=[DataRequired(), Length(max=200)],
         description="Hvem bruker nøkkelen, til hva? F.eks. «Sticos Rapport – produksjon».",
     )
     customer_id = SelectField(
-        "Begrenset til kunde", default="",
+        "Begrenset til kunde",
+        default="",
         description="Tom: nøkkelen leser alle kunders klienter (Sticos-produkter). "
-                    "Valgt kunde: bare den kundens klienter.",
+        "Valgt kunde: bare den kundens klienter.",
     )
 
 
@@ -33,16 +35,31 @@ class ApiKeyView(OperatorModelView):
     can_create = True
     can_edit = False
     can_delete = False  # revoked keys stay, so the audit trail keeps its object
-    column_list = ("name", "prefix", "customer", "scope", "created_at", "created_by",
-                   "last_used_at", "revoked_at")
+    column_list = (
+        "name",
+        "prefix",
+        "customer",
+        "scope",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+    )
     column_details_exclude_list = ("key_hash",)
     column_searchable_list = ("name", "prefix")
     column_filters = ("customer.name", "scope")
     column_default_sort = ("created_at", True)
     column_labels = {
-        "name": "Navn", "prefix": "Prefiks", "customer": "Kunde", "customer.name": "Kunde",
-        "scope": "Tilgang", "created_at": "Opprettet", "created_by": "Opprettet av",
-        "last_used_at": "Sist brukt", "revoked_at": "Tilbakekalt", "revoked_by": "Tilbakekalt av",
+        "name": "Navn",
+        "prefix": "Prefiks",
+        "customer": "Kunde",
+        "customer.name": "Kunde",
+        "scope": "Tilgang",
+        "created_at": "Opprettet",
+        "created_by": "Opprettet av",
+        "last_used_at": "Sist brukt",
+        "revoked_at": "Tilbakekalt",
+        "revoked_by": "Tilbakekalt av",
     }
     column_descriptions = {
         "prefix": "Nøkkelens første tegn, til å kjenne den igjen. Selve nøkkelen lagres ikke.",
@@ -67,14 +84,18 @@ class ApiKeyView(OperatorModelView):
             )
             db.session.commit()
             # Shown on this response only: not flashed (the session cookie is readable).
-            response = make_response(self.render("api_admin/key_created.html",
-                                                 api_key=api_key, key=key))
+            response = make_response(
+                self.render("api_admin/key_created.html", api_key=api_key, key=key)
+            )
             response.headers["Cache-Control"] = "no-store"
             return response
         return self.render("api_admin/key_new.html", form=form)
 
-    @action("revoke", "Tilbakekall",
-            "Tilbakekalle valgte API-nøkler? Programmer som bruker dem, mister tilgangen straks.")
+    @action(
+        "revoke",
+        "Tilbakekall",
+        "Tilbakekalle valgte API-nøkler? Programmer som bruker dem, mister tilgangen straks.",
+    )
     def action_revoke(self, ids):
         count = revoke_api_keys([int(i) for i in ids], actor=Actor.current())
         db.session.commit()

@@ -19,13 +19,15 @@ def _obj(properties: dict, required: list[str] | None = None) -> dict:
 
 
 def _list_of(ref: str) -> dict:
-    return _obj({
-        "data": {"type": "array", "items": {"$ref": f"#/components/schemas/{ref}"}},
-        "next_cursor": {
-            "type": ["string", "null"],
-            "description": "Pass as `cursor` for the next page; null on the last page.",
-        },
-    })
+    return _obj(
+        {
+            "data": {"type": "array", "items": {"$ref": f"#/components/schemas/{ref}"}},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "Pass as `cursor` for the next page; null on the last page.",
+            },
+        }
+    )
 
 
 def schemas() -> dict:
@@ -46,35 +48,43 @@ def schemas() -> dict:
             },
             "required": ["type", "title", "status", "detail"],
         },
-        "Client": _obj({
-            "id": {"type": "integer"},
-            "name": {"type": "string"},
-            "orgnr": {"type": ["string", "null"]},
-            "orgnr_valid": {"type": "boolean"},
-            "active": {"type": "boolean"},
-            "reachable": {"type": "boolean"},
-            "customer": _obj({"id": {"type": "integer"}, "name": {"type": "string"}}),
-            "integration": _obj({"id": {"type": "integer"}, "system": {"type": "string"}}),
-            "last_successful_sync_at": DATETIME | {
-                "description": "When the stored copy last became equal to the source."},
-            "last_sync_at": DATETIME | {"description": "The latest sync attempt, any result."},
-            "last_sync_result": {"type": ["string", "null"],
-                                 "enum": ["succeeded", "warnings", "failed", None]},
-            "freshness": {
-                "type": "object",
-                "description": "Per data set: when it was last synced successfully.",
-                "additionalProperties": DATETIME,
-            },
-        }),
+        "Client": _obj(
+            {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "orgnr": {"type": ["string", "null"]},
+                "orgnr_valid": {"type": "boolean"},
+                "active": {"type": "boolean"},
+                "reachable": {"type": "boolean"},
+                "customer": _obj({"id": {"type": "integer"}, "name": {"type": "string"}}),
+                "integration": _obj({"id": {"type": "integer"}, "system": {"type": "string"}}),
+                "last_successful_sync_at": DATETIME
+                | {"description": "When the stored copy last became equal to the source."},
+                "last_sync_at": DATETIME | {"description": "The latest sync attempt, any result."},
+                "last_sync_result": {
+                    "type": ["string", "null"],
+                    "enum": ["succeeded", "warnings", "failed", None],
+                },
+                "freshness": {
+                    "type": "object",
+                    "description": "Per data set: when it was last synced successfully.",
+                    "additionalProperties": DATETIME,
+                },
+            }
+        ),
         "ClientList": _list_of("Client"),
     }
     for dataset in resources.DATASETS:
         found[dataset.schema] = _row_schema(dataset.fields + resources.COMMON_FIELDS)
         found[f"{dataset.schema}List"] = _list_of(dataset.schema)
-    in_batch = [f for f in resources.LINES.fields if f.name not in ("module", "batch_number", "period")]
+    in_batch = [
+        f for f in resources.LINES.fields if f.name not in ("module", "batch_number", "period")
+    ]
     found["JournalLineInBatch"] = _row_schema(in_batch + resources.COMMON_FIELDS, deleted=False)
     found["JournalBatch"]["properties"]["lines"] = {
-        "type": "array", "items": {"$ref": "#/components/schemas/JournalLineInBatch"}}
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/JournalLineInBatch"},
+    }
     found["JournalBatch"]["required"].append("lines")
     return found
 
@@ -95,13 +105,19 @@ def _row_schema(fields, *, deleted: bool = True) -> dict:
     properties = {f.name: KINDS[f.kind] for f in fields}
     if deleted:
         properties["deleted"] = {
-            "type": "boolean", "description": "Deleted at the source (only with changed_since)."}
+            "type": "boolean",
+            "description": "Deleted at the source (only with changed_since).",
+        }
     return _obj(properties)
 
 
 def _problem(description: str) -> dict:
-    return {"description": description, "content": {
-        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
 
 
 ERRORS = {
@@ -114,7 +130,9 @@ ERRORS = {
 }
 
 CLIENT_ID = {
-    "name": "client_id", "in": "path", "required": True,
+    "name": "client_id",
+    "in": "path",
+    "required": True,
     "description": "The client's id (from /clients).",
     "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
 }
@@ -125,10 +143,15 @@ def _operation(endpoint: "resources.Endpoint") -> dict:
     parameters += [param.openapi() for param in endpoint.params]
     ok = {
         "description": "OK",
-        "headers": {"ETag": {"schema": {"type": "string"},
-                             "description": "Send it back as If-None-Match to get 304."}},
-        "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{endpoint.schema}"}}},
+        "headers": {
+            "ETag": {
+                "schema": {"type": "string"},
+                "description": "Send it back as If-None-Match to get 304.",
+            }
+        },
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{endpoint.schema}"}}
+        },
     }
     return {
         "operationId": endpoint.operation_id,
@@ -136,8 +159,11 @@ def _operation(endpoint: "resources.Endpoint") -> dict:
         "description": endpoint.description,
         "tags": [endpoint.tag],
         "parameters": parameters,
-        "responses": {"200": ok, "304": {"description": "Not modified (If-None-Match matched)."},
-                      **ERRORS},
+        "responses": {
+            "200": ok,
+            "304": {"description": "Not modified (If-None-Match matched)."},
+            **ERRORS,
+        },
     }
 
 
@@ -166,14 +192,22 @@ def document() -> dict:
         paths.setdefault("/api/v1" + endpoint.path, {})["get"] = _operation(endpoint)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "ErpIntegrasjon read API", "version": "1.0.0",
-                 "description": DESCRIPTION},
+        "info": {
+            "title": "ErpIntegrasjon read API",
+            "version": "1.0.0",
+            "description": DESCRIPTION,
+        },
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
-                                           "description": "An API key from the admin panel."}},
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key from the admin panel.",
+                }
+            },
             "schemas": schemas(),
         },
     }

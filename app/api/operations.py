@@ -45,8 +45,14 @@ def create_api_key(
     )
     db.session.add(api_key)
     db.session.flush()
-    record(actor, "api_key.created", api_key, prefix=prefix, scope=scope,
-           limited_to_customer_id=customer_id)
+    record(
+        actor,
+        "api_key.created",
+        api_key,
+        prefix=prefix,
+        scope=scope,
+        limited_to_customer_id=customer_id,
+    )
     return api_key, key
 
 
@@ -69,9 +75,7 @@ def find_active_key(presented: str) -> ApiKey | None:
     """The unrevoked key matching `presented`, compared in constant time; None otherwise."""
     if not presented.startswith(KEY_MARKER) or len(presented) < PREFIX_LENGTH + 16:
         return None
-    api_key = db.session.scalar(
-        select(ApiKey).where(ApiKey.prefix == presented[:PREFIX_LENGTH])
-    )
+    api_key = db.session.scalar(select(ApiKey).where(ApiKey.prefix == presented[:PREFIX_LENGTH]))
     if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_key(presented)):
         return None
     if api_key.revoked_at is not None:

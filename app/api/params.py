@@ -32,11 +32,18 @@ class Param:
 
     def schema(self) -> dict:
         if self.kind == "integer":
-            schema = {"type": "integer", "minimum": self.minimum if self.minimum is not None else 1,
-                      "maximum": 2**63 - 1}
+            schema = {
+                "type": "integer",
+                "minimum": self.minimum if self.minimum is not None else 1,
+                "maximum": 2**63 - 1,
+            }
         elif self.kind == "limit":
-            schema = {"type": "integer", "minimum": 1, "maximum": self.maximum or MAX_LIMIT,
-                      "default": DEFAULT_LIMIT}
+            schema = {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": self.maximum or MAX_LIMIT,
+                "default": DEFAULT_LIMIT,
+            }
         elif self.kind == "boolean":
             schema = {"type": "boolean"}
         elif self.kind == "date":
@@ -52,8 +59,13 @@ class Param:
         return schema | self.schema_extra
 
     def openapi(self) -> dict:
-        return {"name": self.name, "in": "query", "required": False,
-                "description": self.description, "schema": self.schema()}
+        return {
+            "name": self.name,
+            "in": "query",
+            "required": False,
+            "description": self.description,
+            "schema": self.schema(),
+        }
 
     def parse(self, raw: str) -> Any:
         if self.kind in ("integer", "limit"):
@@ -81,7 +93,9 @@ class Param:
             return parse_datetime(self.name, raw)
         if self.kind == "period":
             if not PERIOD_RE.fullmatch(raw.strip()):
-                raise _bad(self.name, f"'{self.name}' must be a financial period YYYYPP, e.g. 202401.")
+                raise _bad(
+                    self.name, f"'{self.name}' must be a financial period YYYYPP, e.g. 202401."
+                )
             return raw.strip()
         if len(raw) > (500 if self.kind == "cursor" else self.max_length):
             raise _bad(self.name, f"'{self.name}' is too long.")
@@ -95,8 +109,10 @@ def parse_datetime(name: str, raw: str) -> datetime:
         r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", text
     )
     if not match:
-        raise _bad(name, f"'{name}' must be an RFC 3339 date-time with a time zone, "
-                         "e.g. 2024-01-31T12:00:00Z.")
+        raise _bad(
+            name,
+            f"'{name}' must be an RFC 3339 date-time with a time zone, e.g. 2024-01-31T12:00:00Z.",
+        )
     day, hour, minute, second, fraction, offset = match.groups()
     second = min(int(second), 59)
     fraction = (fraction or "")[:7].ljust(7, "0") if fraction else ""
@@ -109,8 +125,9 @@ def parse_datetime(name: str, raw: str) -> datetime:
 
 
 def _bad(name: str, detail: str) -> ApiProblem:
-    return ApiProblem(400, detail, type_="invalid-parameter",
-                      invalid_params=[{"name": name, "reason": detail}])
+    return ApiProblem(
+        400, detail, type_="invalid-parameter", invalid_params=[{"name": name, "reason": detail}]
+    )
 
 
 def parse_args(args: MultiDict, declared: list[Param]) -> dict[str, Any]:
@@ -120,8 +137,12 @@ def parse_args(args: MultiDict, declared: list[Param]) -> dict[str, Any]:
     if unknown:
         allowed = ", ".join(sorted(by_name)) or "none"
         detail = f"Unknown query parameter(s): {', '.join(unknown)}. Allowed here: {allowed}."
-        raise ApiProblem(400, detail, type_="invalid-parameter",
-                         invalid_params=[{"name": n, "reason": "unknown parameter"} for n in unknown])
+        raise ApiProblem(
+            400,
+            detail,
+            type_="invalid-parameter",
+            invalid_params=[{"name": n, "reason": "unknown parameter"} for n in unknown],
+        )
     values: dict[str, Any] = {}
     for name, param in by_name.items():
         raws = args.getlist(name)
@@ -136,8 +157,11 @@ def parse_args(args: MultiDict, declared: list[Param]) -> dict[str, Any]:
 
 def query_fingerprint(path: str, values: dict[str, Any]) -> str:
     """Ties a cursor to the query it came from (path and filters; not cursor or limit)."""
-    filters = {k: str(v) for k, v in sorted(values.items())
-               if k not in ("cursor", "limit") and v is not None}
+    filters = {
+        k: str(v)
+        for k, v in sorted(values.items())
+        if k not in ("cursor", "limit") and v is not None
+    }
     blob = json.dumps([path, filters], separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -165,6 +189,9 @@ def decode_cursor(cursor: str, fingerprint: str, types: list[type]) -> list:
     if not valid:
         raise _bad("cursor", "'cursor' is not a cursor this API gave out; start without one.")
     if cursor_fp != fingerprint:
-        raise _bad("cursor", "'cursor' belongs to a query with other filters; "
-                             "keep the filters the same while paging, or start without a cursor.")
+        raise _bad(
+            "cursor",
+            "'cursor' belongs to a query with other filters; "
+            "keep the filters the same while paging, or start without a cursor.",
+        )
     return position

@@ -43,8 +43,15 @@ TYPES = {
 class ApiProblem(Exception):
     """Raise inside the API to answer with a problem document."""
 
-    def __init__(self, status: int, detail: str | None = None, *, type_: str | None = None,
-                 headers: dict | None = None, **extensions):
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        type_: str | None = None,
+        headers: dict | None = None,
+        **extensions,
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -53,8 +60,14 @@ class ApiProblem(Exception):
         self.extensions = extensions
 
 
-def problem_response(status: int, detail: str | None = None, *, type_: str | None = None,
-                     headers: dict | None = None, **extensions) -> Response:
+def problem_response(
+    status: int,
+    detail: str | None = None,
+    *,
+    type_: str | None = None,
+    headers: dict | None = None,
+    **extensions,
+) -> Response:
     body = {
         "type": PROBLEM_TYPE_BASE + (type_ or TYPES.get(status, "error")),
         "title": TITLES.get(status, "Error"),
@@ -76,6 +89,9 @@ def problem_response(status: int, detail: str | None = None, *, type_: str | Non
 
 def from_problem(problem: ApiProblem) -> Response:
     return problem_response(
-        problem.status, problem.detail, type_=problem.type_, headers=problem.headers,
+        problem.status,
+        problem.detail,
+        type_=problem.type_,
+        headers=problem.headers,
         **problem.extensions,
     )

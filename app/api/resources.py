@@ -36,18 +36,26 @@ from app.orgnr import normalize_orgnr
 
 PAGING = [
     Param("limit", "limit", "Page size (default 500, at most 5000)."),
-    Param("cursor", "cursor", "The `next_cursor` of the previous page; keep the other "
-          "parameters unchanged while paging."),
+    Param(
+        "cursor",
+        "cursor",
+        "The `next_cursor` of the previous page; keep the other parameters unchanged while paging.",
+    ),
 ]
 BATCH_PAGING = [
-    Param("limit", "limit", "Batches per page (default 500, at most 1000; each with its lines).",
-          maximum=1000),
+    Param(
+        "limit",
+        "limit",
+        "Batches per page (default 500, at most 1000; each with its lines).",
+        maximum=1000,
+    ),
     PAGING[1],
 ]
 CHANGED_SINCE = Param(
-    "changed_since", "date-time",
+    "changed_since",
+    "date-time",
     "Only rows whose `changed_at` is after this time, INCLUDING rows deleted at the source "
-    "(`\"deleted\": true`). Without it, deleted rows are left out.",
+    '(`"deleted": true`). Without it, deleted rows are left out.',
 )
 FROM_PERIOD = Param("from_period", "period", "First financial period (YYYYPP), inclusive.")
 TO_PERIOD = Param("to_period", "period", "Last financial period (YYYYPP), inclusive.")
@@ -56,8 +64,12 @@ TO_DATE = Param("to_date", "date", "Last transaction date, inclusive.")
 ACCOUNT = Param("account", "string", "Account number (accountCD).", max_length=30)
 
 CLIENT_LIST_PARAMS = [
-    Param("orgnr", "string", "Organisation number (9 digits; spaces, 'NO' and 'MVA' ignored).",
-          max_length=30),
+    Param(
+        "orgnr",
+        "string",
+        "Organisation number (9 digits; spaces, 'NO' and 'MVA' ignored).",
+        max_length=30,
+    ),
     Param("customer", "integer", "Only clients of this customer (Sticos customer id)."),
     Param("active", "boolean", "Only active (true) or inactive (false) clients."),
     *PAGING,
@@ -128,8 +140,13 @@ def list_clients(values: dict):
     if values["active"] is not None:
         stmt = stmt.where(Client.active.is_(values["active"]))
     return page(
-        stmt, [Client.id], [int], values, lambda row: _client_json(*row),
-        position_of=lambda row: [row[0].id], fetch=lambda s: db.session.execute(s).all(),
+        stmt,
+        [Client.id],
+        [int],
+        values,
+        lambda row: _client_json(*row),
+        position_of=lambda row: [row[0].id],
+        fetch=lambda s: db.session.execute(s).all(),
     )
 
 
@@ -173,7 +190,9 @@ class DataSet:
     @property
     def key_types(self) -> list[type]:
         kinds = {f.name: f.kind for f in self.fields}
-        return [int if kinds[name].startswith("integer") else str for name in self.model.natural_key]
+        return [
+            int if kinds[name].startswith("integer") else str for name in self.model.natural_key
+        ]
 
     def columns(self) -> list:
         return [getattr(self.model, f.name) for f in self.fields + COMMON_FIELDS] + [
@@ -196,47 +215,106 @@ class DataSet:
     def rows(self, client_id: int, values: dict) -> Select:
         """The visible rows (with tombstones when `changed_since` is given), as plain columns."""
         since = values.get("changed_since")
-        stmt = current_rows(self.model, client_id, include_deleted=since is not None,
-                            changed_since=since)
+        stmt = current_rows(
+            self.model, client_id, include_deleted=since is not None, changed_since=since
+        )
         return stmt.with_only_columns(*self.columns())
 
 
 # JSON kinds of the fields (see openapi.KINDS); a trailing "?" means nullable.
 STR, STR_N, INT, INT_N, BOOL, MONEY = "string", "string?", "integer", "integer?", "boolean", "money"
 
-ACCOUNTS = DataSet(Account, "Account", [
-    Field("account_number", STR), Field("account_id", INT_N), Field("description", STR),
-    Field("type", STR_N), Field("active", BOOL),
-])
-PERIODS = DataSet(FinancialPeriod, "FinancialPeriod", [
-    Field("period", STR), Field("year", INT), Field("start_date", "date?"), Field("end_date", "date?"),
-    Field("description", STR), Field("active", BOOL), Field("closed_in_gl", BOOL),
-])
-BALANCES = DataSet(GLBalance, "Balance", [
-    Field("period", STR), Field("account_number", STR), Field("branch_number", STR),
-    Field("ledger_id", STR), Field("account_description", STR), Field("account_type", STR_N),
-    Field("branch_name", STR), Field("ledger_description", STR), Field("currency", STR_N),
-    Field("beginning_balance", MONEY), Field("period_debit", MONEY), Field("period_credit", MONEY),
-    Field("ytd_balance", MONEY),
-])
-BATCHES = DataSet(JournalBatch, "JournalBatch", [
-    Field("module", STR), Field("batch_number", STR), Field("status", STR),
-    Field("transaction_date", "date?"), Field("period", STR), Field("description", STR),
-    Field("currency", STR_N), Field("debit_total", MONEY), Field("credit_total", MONEY),
-    Field("line_count", INT),
-])
-LINES = DataSet(JournalLine, "JournalLine", [
-    Field("module", STR), Field("batch_number", STR), Field("line_number", INT), Field("period", STR),
-    Field("account_number", STR), Field("description", STR), Field("debit", MONEY), Field("credit", MONEY),
-    Field("reference_number", STR), Field("vat_code", STR), Field("customer_supplier", STR),
-])
+ACCOUNTS = DataSet(
+    Account,
+    "Account",
+    [
+        Field("account_number", STR),
+        Field("account_id", INT_N),
+        Field("description", STR),
+        Field("type", STR_N),
+        Field("active", BOOL),
+    ],
+)
+PERIODS = DataSet(
+    FinancialPeriod,
+    "FinancialPeriod",
+    [
+        Field("period", STR),
+        Field("year", INT),
+        Field("start_date", "date?"),
+        Field("end_date", "date?"),
+        Field("description", STR),
+        Field("active", BOOL),
+        Field("closed_in_gl", BOOL),
+    ],
+)
+BALANCES = DataSet(
+    GLBalance,
+    "Balance",
+    [
+        Field("period", STR),
+        Field("account_number", STR),
+        Field("branch_number", STR),
+        Field("ledger_id", STR),
+        Field("account_description", STR),
+        Field("account_type", STR_N),
+        Field("branch_name", STR),
+        Field("ledger_description", STR),
+        Field("currency", STR_N),
+        Field("beginning_balance", MONEY),
+        Field("period_debit", MONEY),
+        Field("period_credit", MONEY),
+        Field("ytd_balance", MONEY),
+    ],
+)
+BATCHES = DataSet(
+    JournalBatch,
+    "JournalBatch",
+    [
+        Field("module", STR),
+        Field("batch_number", STR),
+        Field("status", STR),
+        Field("transaction_date", "date?"),
+        Field("period", STR),
+        Field("description", STR),
+        Field("currency", STR_N),
+        Field("debit_total", MONEY),
+        Field("credit_total", MONEY),
+        Field("line_count", INT),
+    ],
+)
+LINES = DataSet(
+    JournalLine,
+    "JournalLine",
+    [
+        Field("module", STR),
+        Field("batch_number", STR),
+        Field("line_number", INT),
+        Field("period", STR),
+        Field("account_number", STR),
+        Field("description", STR),
+        Field("debit", MONEY),
+        Field("credit", MONEY),
+        Field("reference_number", STR),
+        Field("vat_code", STR),
+        Field("customer_supplier", STR),
+    ],
+)
 _PARTY = [
-    Field("number", STR), Field("internal_id", INT_N), Field("name", STR), Field("status", STR),
-    Field("corporate_id", STR), Field("vat_registration_id", STR),
+    Field("number", STR),
+    Field("internal_id", INT_N),
+    Field("name", STR),
+    Field("status", STR),
+    Field("corporate_id", STR),
+    Field("vat_registration_id", STR),
 ]
 _PARTY_BALANCE = [
-    Field("party_number", STR), Field("party_internal_id", INT_N), Field("party_name", STR),
-    Field("from_period", STR_N), Field("to_period", STR_N), Field("begin_balance", MONEY),
+    Field("party_number", STR),
+    Field("party_internal_id", INT_N),
+    Field("party_name", STR),
+    Field("from_period", STR_N),
+    Field("to_period", STR_N),
+    Field("begin_balance", MONEY),
     Field("ytd_balance", MONEY),
 ]
 CUSTOMERS = DataSet(LedgerCustomer, "LedgerCustomer", _PARTY)
@@ -267,8 +345,13 @@ def _list(dataset: DataSet, client_id: int, values: dict, narrow=None):
     if narrow is not None:
         stmt = narrow(stmt)
     return page(
-        stmt, dataset.key_columns, dataset.key_types, values, dataset.serialize,
-        position_of=dataset.position, fetch=lambda s: db.session.execute(s).all(),
+        stmt,
+        dataset.key_columns,
+        dataset.key_types,
+        values,
+        dataset.serialize,
+        position_of=dataset.position,
+        fetch=lambda s: db.session.execute(s).all(),
     )
 
 
@@ -344,9 +427,11 @@ def list_journal_batches(values: dict, client_id: int):
         for start in range(0, len(keys), 200):
             chunk = keys[start : start + 200]
             lines = current_rows(JournalLine, client_id).with_only_columns(*LINES.columns())
-            lines = lines.where(
-                tuple_(JournalLine.module, JournalLine.batch_number).in_(chunk)
-            ).order_by(None).order_by(*LINES.key_columns)
+            lines = (
+                lines.where(tuple_(JournalLine.module, JournalLine.batch_number).in_(chunk))
+                .order_by(None)
+                .order_by(*LINES.key_columns)
+            )
             for line in db.session.execute(lines):
                 lines_by_batch[(line.module, line.batch_number)].append(line)
         return [(batch, lines_by_batch[(batch.module, batch.batch_number)]) for batch in batches]
@@ -357,8 +442,15 @@ def list_journal_batches(values: dict, client_id: int):
         body["lines"] = [_line_in_batch(line) for line in lines]
         return body
 
-    return page(stmt, BATCHES.key_columns, BATCHES.key_types, values, serialize,
-                position_of=lambda item: BATCHES.position(item[0]), fetch=fetch)
+    return page(
+        stmt,
+        BATCHES.key_columns,
+        BATCHES.key_types,
+        values,
+        serialize,
+        position_of=lambda item: BATCHES.position(item[0]),
+        fetch=fetch,
+    )
 
 
 def _line_in_batch(line) -> dict:
@@ -386,51 +478,141 @@ class Endpoint:
 
 
 def _per_client(path, operation_id, summary, params, dataset: DataSet, handler, description=""):
-    return Endpoint(f"/clients/{{client_id}}/{path}", operation_id, summary, params,
-                    f"{dataset.schema}List", handler, description=description)
+    return Endpoint(
+        f"/clients/{{client_id}}/{path}",
+        operation_id,
+        summary,
+        params,
+        f"{dataset.schema}List",
+        handler,
+        description=description,
+    )
 
 
 ENDPOINTS = [
-    Endpoint("/clients", "listClients", "Clients (companies) visible to this key",
-             CLIENT_LIST_PARAMS, "ClientList", list_clients, tag="Clients",
-             description="With the last successful sync and per-data-set freshness."),
-    Endpoint("/clients/{client_id}", "getClient", "One client", [], "Client", get_client,
-             tag="Clients"),
-    _per_client("accounts", "listAccounts", "Chart of accounts",
-                [Param("active", "boolean", "Only active (true) or inactive (false) accounts."),
-                 CHANGED_SINCE, *PAGING], ACCOUNTS, list_accounts,
-                "Ordered by account number."),
-    _per_client("periods", "listPeriods", "Financial periods",
-                [FROM_PERIOD, TO_PERIOD,
-                 Param("year", "integer", "Only periods of this financial year.", minimum=1),
-                 CHANGED_SINCE, *PAGING], PERIODS, list_periods, "Ordered by period."),
-    _per_client("balances", "listBalances", "General-ledger balances",
-                [FROM_PERIOD, TO_PERIOD, ACCOUNT, CHANGED_SINCE, *PAGING], BALANCES,
-                list_balances,
-                "Per period, account, branch and ledger; ordered by that key."),
-    _per_client("journal-batches", "listJournalBatches", "Journal batches with their lines",
-                [FROM_PERIOD, TO_PERIOD, FROM_DATE, TO_DATE,
-                 Param("module", "string", "Only this module (e.g. GL, AR, AP).", max_length=10),
-                 CHANGED_SINCE, *BATCH_PAGING], BATCHES, list_journal_batches,
-                "Ordered by (module, batch number). `lines` holds the batch's current lines."),
-    _per_client("journal-lines", "listJournalLines", "Journal lines (flat, fastest for bulk)",
-                [FROM_PERIOD, TO_PERIOD, FROM_DATE, TO_DATE, ACCOUNT, CHANGED_SINCE, *PAGING],
-                LINES, list_journal_lines,
-                "Ordered by (module, batch number, line number). The date range filters on "
-                "the batch's transaction date."),
-    _per_client("customers", "listCustomers", "The company's customers",
-                [CHANGED_SINCE, *PAGING], CUSTOMERS, list_simple(CUSTOMERS),
-                "Ordered by customer number."),
-    _per_client("suppliers", "listSuppliers", "The company's suppliers",
-                [CHANGED_SINCE, *PAGING], SUPPLIERS, list_simple(SUPPLIERS),
-                "Ordered by supplier number."),
-    _per_client("customer-balances", "listCustomerBalances", "Customer balances",
-                [CHANGED_SINCE, *PAGING], CUSTOMER_BALANCES, list_simple(CUSTOMER_BALANCES),
-                "Ordered by customer number."),
-    _per_client("supplier-balances", "listSupplierBalances", "Supplier balances",
-                [CHANGED_SINCE, *PAGING], SUPPLIER_BALANCES, list_simple(SUPPLIER_BALANCES),
-                "Ordered by supplier number."),
+    Endpoint(
+        "/clients",
+        "listClients",
+        "Clients (companies) visible to this key",
+        CLIENT_LIST_PARAMS,
+        "ClientList",
+        list_clients,
+        tag="Clients",
+        description="With the last successful sync and per-data-set freshness.",
+    ),
+    Endpoint(
+        "/clients/{client_id}", "getClient", "One client", [], "Client", get_client, tag="Clients"
+    ),
+    _per_client(
+        "accounts",
+        "listAccounts",
+        "Chart of accounts",
+        [
+            Param("active", "boolean", "Only active (true) or inactive (false) accounts."),
+            CHANGED_SINCE,
+            *PAGING,
+        ],
+        ACCOUNTS,
+        list_accounts,
+        "Ordered by account number.",
+    ),
+    _per_client(
+        "periods",
+        "listPeriods",
+        "Financial periods",
+        [
+            FROM_PERIOD,
+            TO_PERIOD,
+            Param("year", "integer", "Only periods of this financial year.", minimum=1),
+            CHANGED_SINCE,
+            *PAGING,
+        ],
+        PERIODS,
+        list_periods,
+        "Ordered by period.",
+    ),
+    _per_client(
+        "balances",
+        "listBalances",
+        "General-ledger balances",
+        [FROM_PERIOD, TO_PERIOD, ACCOUNT, CHANGED_SINCE, *PAGING],
+        BALANCES,
+        list_balances,
+        "Per period, account, branch and ledger; ordered by that key.",
+    ),
+    _per_client(
+        "journal-batches",
+        "listJournalBatches",
+        "Journal batches with their lines",
+        [
+            FROM_PERIOD,
+            TO_PERIOD,
+            FROM_DATE,
+            TO_DATE,
+            Param("module", "string", "Only this module (e.g. GL, AR, AP).", max_length=10),
+            CHANGED_SINCE,
+            *BATCH_PAGING,
+        ],
+        BATCHES,
+        list_journal_batches,
+        "Ordered by (module, batch number). `lines` holds the batch's current lines.",
+    ),
+    _per_client(
+        "journal-lines",
+        "listJournalLines",
+        "Journal lines (flat, fastest for bulk)",
+        [FROM_PERIOD, TO_PERIOD, FROM_DATE, TO_DATE, ACCOUNT, CHANGED_SINCE, *PAGING],
+        LINES,
+        list_journal_lines,
+        "Ordered by (module, batch number, line number). The date range filters on "
+        "the batch's transaction date.",
+    ),
+    _per_client(
+        "customers",
+        "listCustomers",
+        "The company's customers",
+        [CHANGED_SINCE, *PAGING],
+        CUSTOMERS,
+        list_simple(CUSTOMERS),
+        "Ordered by customer number.",
+    ),
+    _per_client(
+        "suppliers",
+        "listSuppliers",
+        "The company's suppliers",
+        [CHANGED_SINCE, *PAGING],
+        SUPPLIERS,
+        list_simple(SUPPLIERS),
+        "Ordered by supplier number.",
+    ),
+    _per_client(
+        "customer-balances",
+        "listCustomerBalances",
+        "Customer balances",
+        [CHANGED_SINCE, *PAGING],
+        CUSTOMER_BALANCES,
+        list_simple(CUSTOMER_BALANCES),
+        "Ordered by customer number.",
+    ),
+    _per_client(
+        "supplier-balances",
+        "listSupplierBalances",
+        "Supplier balances",
+        [CHANGED_SINCE, *PAGING],
+        SUPPLIER_BALANCES,
+        list_simple(SUPPLIER_BALANCES),
+        "Ordered by supplier number.",
+    ),
 ]
 
-DATASETS = [ACCOUNTS, PERIODS, BALANCES, BATCHES, LINES, CUSTOMERS, SUPPLIERS,
-            CUSTOMER_BALANCES, SUPPLIER_BALANCES]
+DATASETS = [
+    ACCOUNTS,
+    PERIODS,
+    BALANCES,
+    BATCHES,
+    LINES,
+    CUSTOMERS,
+    SUPPLIERS,
+    CUSTOMER_BALANCES,
+    SUPPLIER_BALANCES,
+]

@@ -27,13 +27,15 @@ def authenticate():
     presented = presented.strip()
     if scheme.lower() != "bearer" or not presented:
         raise ApiProblem(
-            401, "Missing API key: send it as 'Authorization: Bearer <key>'.",
+            401,
+            "Missing API key: send it as 'Authorization: Bearer <key>'.",
             headers={"WWW-Authenticate": WWW_AUTHENTICATE},
         )
     api_key = find_active_key(presented)
     if api_key is None:
         raise ApiProblem(
-            401, "The API key is unknown or has been revoked.",
+            401,
+            "The API key is unknown or has been revoked.",
             headers={"WWW-Authenticate": WWW_AUTHENTICATE + ', error="invalid_token"'},
         )
     if "read" not in api_key.scopes:
@@ -105,5 +107,6 @@ def _view(endpoint: resources.Endpoint):
 
 # Routes come from the same list as the OpenAPI document (resources.ENDPOINTS).
 for _endpoint in resources.ENDPOINTS:
-    bp.add_url_rule(_flask_rule(_endpoint.path), _endpoint.operation_id, _view(_endpoint),
-                    methods=["GET"])
+    bp.add_url_rule(
+        _flask_rule(_endpoint.path), _endpoint.operation_id, _view(_endpoint), methods=["GET"]
+    )

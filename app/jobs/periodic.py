@@ -5,7 +5,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, or_, select, update
 
 from app.audit.operations import Actor
 from app.db_types import utcnow
@@ -98,11 +98,14 @@ def enqueue_client_refreshes() -> dict:
 
 def keep_grants_alive() -> dict:
     """Refresh the grant of every connected integration whose refresh token would run out
-    unused within GRANT_KEEPALIVE_DAYS (a customer with no active clients keeps its
-    connection). A lost authorization is recorded on the integration by the tokens module."""
+    unused within GRANT_KEEPALIVE_DAYS (a customer without active clients keeps its
+    connection). At most one forced refresh per integration a day: when the grant's absolute
+    lifetime is what runs out, refreshing cannot help and the customer must reconnect. A lost
+    authorization is recorded on the integration by the tokens module."""
     from app.integrations import tokens
 
-    horizon = utcnow() + timedelta(days=current_app.config["GRANT_KEEPALIVE_DAYS"])
+    now = utcnow()
+    horizon = now + timedelta(days=current_app.config["GRANT_KEEPALIVE_DAYS"])
     integrations = db.session.scalars(
         select(Integration).where(
             Integration.status == IntegrationStatus.CONNECTED, Integration.token.is_not(None)
@@ -111,10 +114,11 @@ def keep_grants_alive() -> dict:
     refreshed = failed = 0
     for integration in integrations:
         expiry = tokens.refresh_expiry(integration)
-        if expiry is None or expiry > horizon:
+        last = integration.token_refreshed_at
+        if expiry is None or expiry > horizon or (last and now - last < timedelta(days=1)):
             continue
         try:
-            tokens.interactive_token(integration.id)
+            tokens.interactive_token(integration.id, force_refresh=True)
             refreshed += 1
         except Exception as exc:
             db.session.rollback()
@@ -151,9 +155,3 @@ def prune_run_history() -> dict:
     ).rowcount
     db.session.commit()
     return {"deleted_succeeded": ok, "deleted_failed": failed}
-
-
-def queued_count() -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(SyncRun).where(SyncRun.status == RunStatus.QUEUED)
-    )

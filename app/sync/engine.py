@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 
 from app.accounting import store
 from app.accounting.models import (
@@ -254,12 +254,8 @@ class ClientSync:
         return result
 
     def _drop_stale_lines(self, generation: int, batch_keys: list[tuple], keep: set[tuple]) -> None:
-        for start in range(0, len(batch_keys), 300):
-            chunk = batch_keys[start : start + 300]
-            live = store.live_keys(
-                JournalLine, self.client_id, generation,
-                tuple_(JournalLine.module, JournalLine.batch_number).in_(chunk),
-            )
+        for condition in store.keys_in(JournalLine, JournalLine.parent_key, batch_keys):
+            live = store.live_keys(JournalLine, self.client_id, generation, condition)
             store.tombstone(JournalLine, [i for k, i in live.items() if k not in keep], now=self.now)
 
     def write_organization(self) -> dict:
@@ -486,13 +482,14 @@ class ClientSync:
             gone = store.tombstone_missing(JournalBatch, self.client_id, generation, result.seen,
                                            JournalBatch.period == period, now=self.now)
             if gone:
-                gone_parties = set(db.session.scalars(
-                    select(JournalLine.customer_supplier).distinct().where(
-                        JournalLine.client_id == self.client_id,
-                        JournalLine.generation == generation,
-                        JournalLine.deleted_at.is_(None),
-                        JournalLine.customer_supplier != "",
-                        tuple_(JournalLine.module, JournalLine.batch_number).in_(gone))))
+                gone_parties = set()
+                for condition in store.keys_in(JournalLine, JournalLine.parent_key, gone):
+                    gone_parties.update(db.session.scalars(
+                        select(JournalLine.customer_supplier).distinct().where(
+                            JournalLine.client_id == self.client_id,
+                            JournalLine.generation == generation,
+                            JournalLine.deleted_at.is_(None),
+                            JournalLine.customer_supplier != "", condition)))
                 parties |= gone_parties
                 self._mark_balances_due(self._balances_moved_by(gone_parties, generation))
                 self._drop_stale_lines(generation, gone, keep=set())

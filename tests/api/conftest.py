@@ -25,20 +25,42 @@ class World:
 def world(app) -> World:
     with app.app_context():
         ids = {}
-        for label, name, orgnr in (("a", "Kunde A AS", "974760673"), ("b", "Kunde B AS", "923609016")):
+        for label, name, orgnr in (
+            ("a", "Kunde A AS", "974760673"),
+            ("b", "Kunde B AS", "923609016"),
+        ):
             customer = Customer(name=name, orgnr=orgnr)
-            integration = Integration(customer=customer, status=IntegrationStatus.CONNECTED,
-                                      description=f"Visma {label}")
+            integration = Integration(
+                customer=customer, status=IntegrationStatus.CONNECTED, description=f"Visma {label}"
+            )
             db.session.add_all([customer, integration])
             db.session.flush()
             ids[label] = (customer, integration)
         clients = [
-            Client(integration=ids["a"][1], external_id="t-a1", name="A1 Regnskap AS",
-                   orgnr="974760673", orgnr_valid=True, active=True),
-            Client(integration=ids["a"][1], external_id="t-a2", name="A2 Holding AS",
-                   orgnr="923609016", orgnr_valid=True, active=False),
-            Client(integration=ids["b"][1], external_id="t-b1", name="B1 Drift AS",
-                   orgnr="910000000", orgnr_valid=False, active=True),
+            Client(
+                integration=ids["a"][1],
+                external_id="t-a1",
+                name="A1 Regnskap AS",
+                orgnr="974760673",
+                orgnr_valid=True,
+                active=True,
+            ),
+            Client(
+                integration=ids["a"][1],
+                external_id="t-a2",
+                name="A2 Holding AS",
+                orgnr="923609016",
+                orgnr_valid=True,
+                active=False,
+            ),
+            Client(
+                integration=ids["b"][1],
+                external_id="t-b1",
+                name="B1 Drift AS",
+                orgnr="910000000",
+                orgnr_valid=False,
+                active=True,
+            ),
         ]
         db.session.add_all(clients)
         db.session.commit()
@@ -51,8 +73,9 @@ def make_key(app):
 
     def make(name="Sticos Rapport", customer_id=None, scope="read"):
         with app.app_context():
-            _row, key = create_api_key(name, actor=Actor.system("test"),
-                                       customer_id=customer_id, scope=scope)
+            _row, key = create_api_key(
+                name, actor=Actor.system("test"), customer_id=customer_id, scope=scope
+            )
             db.session.commit()
             return key
 

@@ -62,10 +62,15 @@ def bulk_journal(client_id: int, lines: int, *, generation: int = 0, chunk: int 
     for batch in range(batches):
         count = min(LINES_PER_BATCH, lines - made)
         header = {
-            "module": "GL", "batch_number": f"{batch:07d}", "status": "Posted",
+            "module": "GL",
+            "batch_number": f"{batch:07d}",
+            "status": "Posted",
             "transaction_date": date(2024, batch % 12 + 1, 1) + timedelta(days=batch % 28),
-            "period": f"2024{batch % 12 + 1:02d}", "description": f"Bilag {batch}",
-            "currency": "NOK", "debit_total": Decimal("0.00"), "credit_total": Decimal("0.00"),
+            "period": f"2024{batch % 12 + 1:02d}",
+            "description": f"Bilag {batch}",
+            "currency": "NOK",
+            "debit_total": Decimal("0.00"),
+            "credit_total": Decimal("0.00"),
             "line_count": count,
         }
         batch_rows.append(_bookkeeping(JournalBatch, header, client_id, generation, now))
@@ -80,8 +85,14 @@ def bulk_journal(client_id: int, lines: int, *, generation: int = 0, chunk: int 
 
 
 def _bookkeeping(model, values: dict, client_id: int, generation: int, now) -> dict:
-    row = dict(values, client_id=client_id, generation=generation, changed_at=now,
-               deleted_at=None, source_modified_at=None)
+    row = dict(
+        values,
+        client_id=client_id,
+        generation=generation,
+        changed_at=now,
+        deleted_at=None,
+        source_modified_at=None,
+    )
     row["row_hash"] = row_hash(model, row)
     return row
 
@@ -89,56 +100,167 @@ def _bookkeeping(model, values: dict, client_id: int, generation: int, now) -> d
 def small_ledger(client_id: int, *, generation: int = 0) -> None:
     """A few rows in every data set, through the store's write path (commits)."""
     now = utcnow()
-    write_rows(Account, client_id, generation, [
-        {"account_number": number, "account_id": i + 1, "description": f"Konto {number}",
-         "type": "Asset" if number < "3000" else "Income", "active": number != "8050"}
-        for i, number in enumerate(ACCOUNTS)], now=now)
-    write_rows(FinancialPeriod, client_id, generation, [
-        {"period": f"2024{m:02d}", "year": 2024, "start_date": date(2024, m, 1),
-         "end_date": date(2024, m, 28), "description": f"Periode {m}", "active": True,
-         "closed_in_gl": m < 6} for m in range(1, 13)], now=now)
-    write_rows(GLBalance, client_id, generation, [
-        {"period": f"2024{m:02d}", "account_number": number, "branch_number": "1",
-         "ledger_id": "L", "account_description": f"Konto {number}", "account_type": "Asset",
-         "branch_name": "Hoved", "ledger_description": "Actual", "currency": "NOK",
-         "beginning_balance": Decimal("100.00"), "period_debit": Decimal(m),
-         "period_credit": Decimal("0.50"), "ytd_balance": Decimal(100 + m)}
-        for m in range(1, 13) for number in ACCOUNTS], now=now)
-    for model, balance in ((LedgerCustomer, LedgerCustomerBalance),
-                           (LedgerSupplier, LedgerSupplierBalance)):
-        write_rows(model, client_id, generation, [
-            {"number": f"{n:05d}", "internal_id": n, "name": f"Part {n}", "status": "Active",
-             "corporate_id": "", "vat_registration_id": ""} for n in range(1, 6)], now=now)
-        write_rows(balance, client_id, generation, [
-            {"party_number": f"{n:05d}", "party_internal_id": n, "party_name": f"Part {n}",
-             "from_period": "202401", "to_period": "202412",
-             "begin_balance": Decimal("0.00"), "ytd_balance": Decimal(n * 100)}
-            for n in range(1, 6)], now=now)
+    write_rows(
+        Account,
+        client_id,
+        generation,
+        [
+            {
+                "account_number": number,
+                "account_id": i + 1,
+                "description": f"Konto {number}",
+                "type": "Asset" if number < "3000" else "Income",
+                "active": number != "8050",
+            }
+            for i, number in enumerate(ACCOUNTS)
+        ],
+        now=now,
+    )
+    write_rows(
+        FinancialPeriod,
+        client_id,
+        generation,
+        [
+            {
+                "period": f"2024{m:02d}",
+                "year": 2024,
+                "start_date": date(2024, m, 1),
+                "end_date": date(2024, m, 28),
+                "description": f"Periode {m}",
+                "active": True,
+                "closed_in_gl": m < 6,
+            }
+            for m in range(1, 13)
+        ],
+        now=now,
+    )
+    write_rows(
+        GLBalance,
+        client_id,
+        generation,
+        [
+            {
+                "period": f"2024{m:02d}",
+                "account_number": number,
+                "branch_number": "1",
+                "ledger_id": "L",
+                "account_description": f"Konto {number}",
+                "account_type": "Asset",
+                "branch_name": "Hoved",
+                "ledger_description": "Actual",
+                "currency": "NOK",
+                "beginning_balance": Decimal("100.00"),
+                "period_debit": Decimal(m),
+                "period_credit": Decimal("0.50"),
+                "ytd_balance": Decimal(100 + m),
+            }
+            for m in range(1, 13)
+            for number in ACCOUNTS
+        ],
+        now=now,
+    )
+    for model, balance in (
+        (LedgerCustomer, LedgerCustomerBalance),
+        (LedgerSupplier, LedgerSupplierBalance),
+    ):
+        write_rows(
+            model,
+            client_id,
+            generation,
+            [
+                {
+                    "number": f"{n:05d}",
+                    "internal_id": n,
+                    "name": f"Part {n}",
+                    "status": "Active",
+                    "corporate_id": "",
+                    "vat_registration_id": "",
+                }
+                for n in range(1, 6)
+            ],
+            now=now,
+        )
+        write_rows(
+            balance,
+            client_id,
+            generation,
+            [
+                {
+                    "party_number": f"{n:05d}",
+                    "party_internal_id": n,
+                    "party_name": f"Part {n}",
+                    "from_period": "202401",
+                    "to_period": "202412",
+                    "begin_balance": Decimal("0.00"),
+                    "ytd_balance": Decimal(n * 100),
+                }
+                for n in range(1, 6)
+            ],
+            now=now,
+        )
     batches = 3
-    write_rows(JournalBatch, client_id, generation, [
-        {"module": "GL", "batch_number": f"{b:07d}", "status": "Posted",
-         "transaction_date": date(2024, b + 1, 15), "period": f"2024{b + 1:02d}",
-         "description": f"Bilag {b}", "currency": "NOK", "debit_total": Decimal("0.00"),
-         "credit_total": Decimal("0.00"), "line_count": 4} for b in range(batches)], now=now)
-    write_rows(JournalLine, client_id, generation, [
-        line_values(b, n) for b in range(batches) for n in range(1, 5)], now=now)
+    write_rows(
+        JournalBatch,
+        client_id,
+        generation,
+        [
+            {
+                "module": "GL",
+                "batch_number": f"{b:07d}",
+                "status": "Posted",
+                "transaction_date": date(2024, b + 1, 15),
+                "period": f"2024{b + 1:02d}",
+                "description": f"Bilag {b}",
+                "currency": "NOK",
+                "debit_total": Decimal("0.00"),
+                "credit_total": Decimal("0.00"),
+                "line_count": 4,
+            }
+            for b in range(batches)
+        ],
+        now=now,
+    )
+    write_rows(
+        JournalLine,
+        client_id,
+        generation,
+        [line_values(b, n) for b in range(batches) for n in range(1, 5)],
+        now=now,
+    )
     db.session.commit()
 
 
-def bulk_balances(client_id: int, *, accounts: int = 500, periods: int = 12,
-                  branches: int = 2) -> list[str]:
+def bulk_balances(
+    client_id: int, *, accounts: int = 500, periods: int = 12, branches: int = 2
+) -> list[str]:
     """GL balances for accounts × periods × branches (Core insert); returns the account numbers."""
     now = utcnow()
     numbers = [f"{1000 + i * 10}" for i in range(accounts)]
     rows = [
-        _bookkeeping(GLBalance, {
-            "period": f"2024{m:02d}", "account_number": number, "branch_number": str(branch),
-            "ledger_id": "L", "account_description": f"Konto {number}", "account_type": "Asset",
-            "branch_name": f"Avd {branch}", "ledger_description": "Actual", "currency": "NOK",
-            "beginning_balance": Decimal("100.00"), "period_debit": Decimal(m),
-            "period_credit": Decimal("0.50"), "ytd_balance": Decimal(100 + m),
-        }, client_id, 0, now)
-        for m in range(1, periods + 1) for number in numbers for branch in range(1, branches + 1)
+        _bookkeeping(
+            GLBalance,
+            {
+                "period": f"2024{m:02d}",
+                "account_number": number,
+                "branch_number": str(branch),
+                "ledger_id": "L",
+                "account_description": f"Konto {number}",
+                "account_type": "Asset",
+                "branch_name": f"Avd {branch}",
+                "ledger_description": "Actual",
+                "currency": "NOK",
+                "beginning_balance": Decimal("100.00"),
+                "period_debit": Decimal(m),
+                "period_credit": Decimal("0.50"),
+                "ytd_balance": Decimal(100 + m),
+            },
+            client_id,
+            0,
+            now,
+        )
+        for m in range(1, periods + 1)
+        for number in numbers
+        for branch in range(1, branches + 1)
     ]
     db.session.execute(insert(GLBalance.__table__), rows)
     db.session.commit()

@@ -28,11 +28,20 @@ def test_clients_carry_freshness_and_filters(app, api, ledger):
     assert [r["id"] for r in active["data"]] == [ledger.client_a2]
 
 
-@pytest.mark.parametrize("path, count", [
-    ("accounts", 10), ("periods", 12), ("balances", 120), ("journal-lines", 12),
-    ("journal-batches", 3), ("customers", 5), ("suppliers", 5), ("customer-balances", 5),
-    ("supplier-balances", 5),
-])
+@pytest.mark.parametrize(
+    "path, count",
+    [
+        ("accounts", 10),
+        ("periods", 12),
+        ("balances", 120),
+        ("journal-lines", 12),
+        ("journal-batches", 3),
+        ("customers", 5),
+        ("suppliers", 5),
+        ("customer-balances", 5),
+        ("supplier-balances", 5),
+    ],
+)
 def test_every_data_set_is_readable_and_paged(api, ledger, path, count):
     rows = api.walk(f"/api/v1/clients/{ledger.client_a1}/{path}", limit=4)
     assert len(rows) == count
@@ -52,7 +61,10 @@ def test_balances_by_period_range_and_account(api, ledger):
     base = f"/api/v1/clients/{ledger.client_a1}/balances"
     rows = api.walk(base, account="3000", from_period="202403", to_period="202405")
     assert [(r["period"], r["account_number"]) for r in rows] == [
-        ("202403", "3000"), ("202404", "3000"), ("202405", "3000")]
+        ("202403", "3000"),
+        ("202404", "3000"),
+        ("202405", "3000"),
+    ]
     assert rows[0]["ytd_balance"] == "103.00"
     assert api.get(base + "?from_period=2024-01").status_code == 400
 
@@ -73,8 +85,21 @@ def test_changed_since_includes_tombstones(app, api, ledger):
     with app.app_context():
         now = utcnow() + timedelta(seconds=1)
         # An incremental sync: one account changed, one gone from the source.
-        write_rows(Account, client_id, 0, [{"account_number": "3000", "account_id": 5,
-                   "description": "Salgsinntekt", "type": "Income", "active": True}], now=now)
+        write_rows(
+            Account,
+            client_id,
+            0,
+            [
+                {
+                    "account_number": "3000",
+                    "account_id": 5,
+                    "description": "Salgsinntekt",
+                    "type": "Income",
+                    "active": True,
+                }
+            ],
+            now=now,
+        )
         seen = {(n,) for n in ACCOUNTS if n != "8050"}
         tombstone_missing(Account, client_id, 0, seen, now=now)
         db.session.commit()
@@ -83,7 +108,9 @@ def test_changed_since_includes_tombstones(app, api, ledger):
     assert {(r["account_number"], r["deleted"]) for r in rows} == {("3000", False), ("8050", True)}
     normal = api.walk(f"/api/v1/clients/{client_id}/accounts")
     assert "8050" not in {r["account_number"] for r in normal} and len(normal) == 9
-    assert api.get(f"/api/v1/clients/{client_id}/accounts?changed_since=2024-01-01").status_code == 400
+    assert (
+        api.get(f"/api/v1/clients/{client_id}/accounts?changed_since=2024-01-01").status_code == 400
+    )
 
 
 def test_a_reader_sees_the_old_copy_until_the_full_sync_commits(app, api, ledger):
@@ -94,19 +121,35 @@ def test_a_reader_sees_the_old_copy_until_the_full_sync_commits(app, api, ledger
         old, new = begin_full_sync(client_id)
         now = utcnow()
         # Half of the new copy is written (and committed page by page) …
-        write_rows(JournalLine, client_id, new, [line_values(0, n, note=" (ny)") for n in (1, 2)],
-                   now=now, carry_from=old)
+        write_rows(
+            JournalLine,
+            client_id,
+            new,
+            [line_values(0, n, note=" (ny)") for n in (1, 2)],
+            now=now,
+            carry_from=old,
+        )
         db.session.commit()
     # … readers still see the complete old copy.
     assert api.walk(path) == old_rows
     with app.app_context():
-        write_rows(JournalLine, client_id, new, [line_values(1, n, note=" (ny)") for n in (1, 2)],
-                   now=now, carry_from=old)
+        write_rows(
+            JournalLine,
+            client_id,
+            new,
+            [line_values(1, n, note=" (ny)") for n in (1, 2)],
+            now=now,
+            carry_from=old,
+        )
         db.session.commit()
         finish_full_sync(client_id, old=old, new=new, now=now, bookmarks={})
     rows = api.walk(path)
     assert [(r["batch_number"], r["line_number"]) for r in rows] == [
-        ("0000000", 1), ("0000000", 2), ("0000001", 1), ("0000001", 2)]
+        ("0000000", 1),
+        ("0000000", 2),
+        ("0000001", 1),
+        ("0000001", 2),
+    ]
     assert all(r["description"].endswith("(ny)") for r in rows)
 
 

@@ -20,8 +20,12 @@ def test_a_key_reads_clients(api, world):
 
 
 def test_missing_or_wrong_key_is_401_problem(api, world):
-    for headers in ({}, {"Authorization": "Basic dXNlcjpwdw=="}, {"Authorization": "Bearer "},
-                    {"Authorization": "Bearer erpi_not-a-real-key-at-all-0123456789"}):
+    for headers in (
+        {},
+        {"Authorization": "Basic dXNlcjpwdw=="},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer erpi_not-a-real-key-at-all-0123456789"},
+    ):
         response = api.get("/api/v1/clients", key=False, headers=headers)
         assert response.status_code == 401
         assert response.mimetype == "application/problem+json"
@@ -43,10 +47,12 @@ def test_a_revoked_key_is_refused(app, client, auth, make_key, world):
     auth.login("operator@sticos.test", "sticos-demo")
     with app.app_context():
         key_id = db.session.scalar(select(ApiKey.id).where(ApiKey.prefix == key[:13]))
-    page = client.get("/admin/api_keys_admin/")
+    page = client.get("/admin/api-nokler/")
     assert page.status_code == 200 and key[:13] in page.text and key not in page.text
-    response = client.post("/admin/api_keys_admin/action/", data={
-        "action": "revoke", "rowid": str(key_id), "csrf_token": csrf_token_from(page.text)})
+    response = client.post(
+        "/admin/api-nokler/action/",
+        data={"action": "revoke", "rowid": str(key_id), "csrf_token": csrf_token_from(page.text)},
+    )
     assert response.status_code == 302
 
     refused = client.get("/api/v1/clients", headers=headers)
@@ -55,23 +61,31 @@ def test_a_revoked_key_is_refused(app, client, auth, make_key, world):
     with app.app_context():
         revoked = db.session.get(ApiKey, key_id)
         assert revoked.revoked_at is not None and revoked.revoked_by == "operator@sticos.test"
-        actions = db.session.scalars(select(AuditEvent.action).where(
-            AuditEvent.object_type == "ApiKey", AuditEvent.object_id == key_id)).all()
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.object_type == "ApiKey", AuditEvent.object_id == key_id
+            )
+        ).all()
         assert actions == ["api_key.created", "api_key.revoked"]
 
 
 def test_operator_creates_a_key_shown_once_and_stored_hashed(app, client, auth, world):
     auth.login("operator@sticos.test", "sticos-demo")
-    form = client.get("/admin/api_keys_admin/new/")
+    form = client.get("/admin/api-nokler/new/")
     assert form.status_code == 200
-    created = client.post("/admin/api_keys_admin/new/", data={
-        "name": "Sticos Rapport prod", "customer_id": str(world.customer_b),
-        "csrf_token": csrf_token_from(form.text)})
+    created = client.post(
+        "/admin/api-nokler/new/",
+        data={
+            "name": "Sticos Rapport prod",
+            "customer_id": str(world.customer_b),
+            "csrf_token": csrf_token_from(form.text),
+        },
+    )
     assert created.status_code == 200
     assert created.headers["Cache-Control"] == "no-store"
     key = re.search(r"(erpi_[A-Za-z0-9_\-]+)", created.text).group(1)
 
-    listing = client.get("/admin/api_keys_admin/")
+    listing = client.get("/admin/api-nokler/")
     assert key[:13] in listing.text and key not in listing.text
     with app.app_context():
         row = db.session.scalar(select(ApiKey).where(ApiKey.prefix == key[:13]))
@@ -87,8 +101,8 @@ def test_operator_creates_a_key_shown_once_and_stored_hashed(app, client, auth, 
 
 def test_customers_cannot_reach_the_key_admin(client, auth, world):
     auth.login("kunde@regnskap.test", "kunde-demo")
-    assert client.get("/admin/api_keys_admin/").status_code == 403
-    assert client.get("/admin/api_keys_admin/new/").status_code == 403
+    assert client.get("/admin/api-nokler/").status_code == 403
+    assert client.get("/admin/api-nokler/new/").status_code == 403
 
 
 def test_a_customer_scoped_key_never_reads_another_customers_client(api, make_key, world):

@@ -33,8 +33,12 @@ def test_the_api_conforms_to_its_openapi_document(case, app, fuzz_key):
     if (case.query or {}).get("cursor") is not None:
         # A cursor is opaque: any string fits its schema, but only ones the API gave out are
         # accepted (others are a 400). Every other check still applies.
-        case.call_and_validate(app=app, base_url="http://localhost", headers=headers,
-                               excluded_checks=[checks.positive_data_acceptance])
+        case.call_and_validate(
+            app=app,
+            base_url="http://localhost",
+            headers=headers,
+            excluded_checks=[checks.positive_data_acceptance],
+        )
     else:
         case.call_and_validate(app=app, base_url="http://localhost", headers=headers)
 
@@ -69,7 +73,11 @@ def test_real_responses_match_the_documented_schemas(app, api, world):
 
 def test_problem_responses_match_the_problem_schema(api, world):
     validator = _validator("Problem")
-    for response in (api.get("/api/v1/clients?nope=1"), api.get("/api/v1/clients", key=False),
-                     api.get("/api/v1/clients/424242"), api.client.put("/api/v1/clients")):
+    for response in (
+        api.get("/api/v1/clients?nope=1"),
+        api.get("/api/v1/clients", key=False),
+        api.get("/api/v1/clients/424242"),
+        api.client.put("/api/v1/clients"),
+    ):
         assert response.mimetype == "application/problem+json"
         assert validator.is_valid(response.get_json()), response.get_json()

@@ -30,11 +30,15 @@ def test_paging_etag_and_changed_since_on_postgres(app, api, world):
     rows = api.walk(path, limit=7)
     assert len(rows) == 120 and len({(r["period"], r["account_number"]) for r in rows}) == 120
     first = api.get(path)
-    again = api.get(path, headers={"If-None-Match": first.headers["ETag"],
-                                   "Authorization": f"Bearer {api.key}"})
+    again = api.get(
+        path, headers={"If-None-Match": first.headers["ETag"], "Authorization": f"Bearer {api.key}"}
+    )
     assert again.status_code == 304
-    since = api.walk(f"/api/v1/clients/{world.client_a1}/journal-batches",
-                     changed_since="2000-01-01T00:00:00+02:00", limit=2)
+    since = api.walk(
+        f"/api/v1/clients/{world.client_a1}/journal-batches",
+        changed_since="2000-01-01T00:00:00+02:00",
+        limit=2,
+    )
     assert len(since) == 3 and all(len(b["lines"]) == 4 for b in since)
 
 

@@ -9,7 +9,7 @@ from app.audit.models import AuditEvent
 from app.audit.operations import Actor
 from app.db_types import utcnow
 from app.extensions import db
-from app.integrations.models import Client, Integration, IntegrationStatus
+from app.integrations.models import Client, IntegrationStatus
 from app.jobs import periodic
 from app.jobs.models import RunKind, RunStatus, SchedulerJob, SyncRun, Trigger
 from app.jobs.operations import pause_job, resume_job, resume_schedule
@@ -227,17 +227,3 @@ def test_the_scheduler_service_runs_jobs_and_publishes_their_state(app):
     finally:
         service.stop()
     assert not service.is_leader
-
-
-def test_keep_grants_alive_refreshes_grants_about_to_expire(app):
-    import pytest
-
-    tokens = pytest.importorskip("app.integrations.tokens")
-    if not hasattr(tokens, "refresh_expiry"):
-        pytest.skip("app.integrations.tokens is not finished yet")
-    with app.app_context():
-        make_integration("Ingen tilkobling AS")
-        integration = db.session.scalar(select(Integration))
-        integration.token = None
-        db.session.commit()
-        assert periodic.keep_grants_alive() == {"refreshed": 0, "failed": 0}

@@ -1,6 +1,8 @@
 """The queue with the real sync engine and the Visma.net simulator on PostgreSQL: a worker
 killed mid-run leaves the run to another worker, and the store still equals the truth."""
 
+from datetime import timedelta
+
 import pytest
 
 from app.audit.operations import Actor
@@ -12,7 +14,7 @@ from app.visma.simulator.testing import start_simulator
 from tests.jobs.helpers import wait_for
 from tests.jobs.test_processes import start_worker, stop
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -22,6 +24,7 @@ def sim():
     running.stop()
 
 
+@pytest.mark.postgres
 def test_a_worker_killed_mid_run_is_retried_by_another_and_the_store_equals_the_truth(
     postgres_url, tmp_path, sim
 ):
@@ -73,6 +76,37 @@ def test_a_worker_killed_mid_run_is_retried_by_another_and_the_store_equals_the_
             assert done.attempts == 2
             assert done.worker_id.split(":")[1].startswith(f"{second.pid}/")
             env.assert_equal_to_truth(client)
+        finally:
+            db.session.remove()
+            visma_client().close()
+            db.engine.dispose()
+
+
+def test_keep_alive_refreshes_only_grants_about_to_expire_unused(tmp_path, sim):
+    from sqlalchemy import update
+
+    from app.db_types import utcnow
+    from app.integrations.models import Integration
+    from app.integrations.visma import visma_client
+    from app.jobs.periodic import keep_grants_alive
+    from tests.sync.conftest import make_env
+
+    env = make_env(tmp_path, sim)
+    with env.app.app_context():
+        try:
+            integration = env.connect()
+            old_refresh = integration.token["refresh_token"]
+            assert keep_grants_alive() == {"refreshed": 0, "failed": 0}  # fresh grant
+            db.session.execute(
+                update(Integration).values(token_refreshed_at=utcnow() - timedelta(days=25))
+            )
+            db.session.commit()
+            assert keep_grants_alive() == {"refreshed": 1, "failed": 0}
+            db.session.expire_all()
+            integration = db.session.get(Integration, integration.id)
+            assert integration.token["refresh_token"] != old_refresh
+            assert utcnow() - integration.token_refreshed_at < timedelta(minutes=1)
+            assert keep_grants_alive() == {"refreshed": 0, "failed": 0}
         finally:
             db.session.remove()
             visma_client().close()

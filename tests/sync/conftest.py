@@ -55,13 +55,15 @@ class SyncEnv:
         browser = requests.Session()
         page = browser.get(visma.authorization_url(REDIRECT, state, verifier))
         page = browser.post(page.url, data={"email": email, "password": DEMO_PASSWORD,
-                                            "csrf_token": _csrf(page.text)})
-        if "decision" in page.text:
-            page = browser.post(page.url, data={"decision": "accept", "csrf_token": _csrf(page.text)},
-                                allow_redirects=False)
-            location = page.headers["Location"]
-        else:
-            location = page.history[-1].headers["Location"] if page.history else page.url
+                                            "csrf_token": _csrf(page.text)}, allow_redirects=False)
+        while not page.headers.get("Location", "").startswith(REDIRECT):
+            if "decision" in page.text:  # the consent page (a second login skips it)
+                page = browser.post(page.url, allow_redirects=False,
+                                    data={"decision": "accept", "csrf_token": _csrf(page.text)})
+            else:
+                page = browser.get(requests.compat.urljoin(page.url, page.headers["Location"]),
+                                   allow_redirects=False)
+        location = page.headers["Location"]
         code = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}["code"]
         token = visma.exchange_code(code, REDIRECT, verifier)
         store_new_grant(integration, token, visma.userinfo(token), actor=ACTOR)

@@ -157,6 +157,11 @@ def bare_loop(url: str, tenant: str) -> dict:
     return {"wall_s": round(time.perf_counter() - started, 3), "api_calls": calls}
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child(url: str, tenant: str, lines: int, db_path: str) -> dict:
     from app import create_app
     from app.audit.operations import Actor
@@ -190,23 +195,29 @@ def child(url: str, tenant: str, lines: int, db_path: str) -> dict:
                                 actor=actor, trigger=Trigger.CLI)
             db.session.commit()
             calls = visma.api_calls
+            cpu = _cpu()
             started = time.perf_counter()
             status = run_inline(queued.id)
             wall = time.perf_counter() - started
+            result[f"{kind}_cpu_s"] = round(_cpu() - cpu, 2)
             db.session.expire_all()
             done = db.session.get(SyncRun, queued.id)
             return status, done, wall, visma.api_calls - calls
 
         run(RunKind.REFRESH_CLIENTS)
+        result.pop("refresh_clients_cpu_s", None)
         client = db.session.scalar(db.select(Client).where(Client.external_id == tenant))
         client.active = True
         db.session.commit()
 
+        cpu = _cpu()
         result["bare_loop"] = bare_loop(url, tenant)
+        result["bare_loop"]["cpu_s"] = round(_cpu() - cpu, 2)
         status, done, wall, calls = run(RunKind.FULL_SYNC, client.id)
         records = sum(v for k, v in (done.counts or {}).items() if not k.endswith("_removed"))
         result["full_sync"] = {
-            "status": status, "wall_s": round(wall, 3), "api_calls": calls, "records": records,
+            "status": status, "wall_s": round(wall, 3), "cpu_s": result.pop("full_sync_cpu_s"),
+            "api_calls": calls, "records": records,
             "records_per_s": round(records / wall), "warnings": len(done.warnings or []),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
@@ -216,6 +227,7 @@ def child(url: str, tenant: str, lines: int, db_path: str) -> dict:
         status, done, wall, inc_calls = run(RunKind.INCREMENTAL_SYNC, client.id)
         result["incremental_sync"] = {
             "status": status, "changed_lines_or_rows": changed, "wall_s": round(wall, 3),
+            "cpu_s": result.pop("incremental_sync_cpu_s"),
             "api_calls": inc_calls, "share_of_full_calls": round(inc_calls / calls, 3),
             "counts": done.counts,
         }

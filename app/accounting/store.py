@@ -203,6 +203,7 @@ def write_rows(
     changed: list[dict] | None = None,
 ) -> int:
     """Bulk-upsert ``rows`` (natural key + values [+ ``deleted_at``]) into ``generation``.
+    The row dicts are completed in place with the bookkeeping columns.
 
     In place (``carry_from`` None): a row whose values and deleted state are unchanged is not
     touched at all, so its ``changed_at`` stays. Into a new generation (``carry_from`` = the
@@ -217,16 +218,16 @@ def write_rows(
         return 0
     values_of = _values_getter(model)
     blake2b = hashlib.blake2b
-    prepared = []
-    for row in rows:  # the hot loop of a sync: no per-row function layers
-        item = dict(row)
-        item.setdefault("deleted_at", None)
-        item.setdefault("source_modified_at", None)
+    prepared = rows if isinstance(rows, list) else list(rows)
+    for item in prepared:  # the hot loop of a sync: rows are completed in place
+        if "deleted_at" not in item:
+            item["deleted_at"] = None
+        if "source_modified_at" not in item:
+            item["source_modified_at"] = None
         item["client_id"] = client_id
         item["generation"] = generation
         item["row_hash"] = blake2b(repr(values_of(item)).encode(), digest_size=16).hexdigest()
         item["changed_at"] = now
-        prepared.append(item)
     if carry_from is not None and _has_rows(model, client_id, carry_from):
         _carry_changed_at(model, client_id, carry_from, prepared)
     if changed is not None:

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 EPOCH = datetime(1900, 1, 1)
 """``lastModifiedDateTime`` that selects everything where a filter is required (GL, journal)."""
 MAX_RECONCILE_PERIODS = 6
-OVERLAP_ROWS = 1000  # the look-back overlap re-reads at most about one page of known rows
+OVERLAP_ROWS = 200  # the look-back overlap re-reads at most a fifth of a page of known rows
 MOVES_BALANCES = {"customers": "customer_balances", "suppliers": "supplier_balances"}
 """A changed customer (its name is on its balance row) means its balances must be re-read."""
 RESETS_YEARLY = frozenset({"Income", "Expense"})  # account types whose balance restarts each year
@@ -359,8 +359,10 @@ class ClientSync:
     def _since(self, model: type[SyncedRow], state: DatasetState, generation: int
                ) -> datetime | None:
         """Where an incremental read starts: the bookmark minus the look-back overlap, but never
-        re-reading more than about a page of rows we already hold (a block of rows sharing one
-        stamp — e.g. imported data — is then not fetched again on every run)."""
+        re-reading more than OVERLAP_ROWS rows we already hold. When the window holds more
+        (a block of rows sharing one stamp, e.g. imported or generated data), the read starts at
+        the bookmark (ties only) or, if even the ties are that many, just after it — rather than
+        fetching the block again on every run."""
         if state.bookmark is None:
             return None
         lines = model is JournalBatch

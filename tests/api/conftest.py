@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
 
 from app.api.operations import create_api_key
 from app.audit.operations import Actor
@@ -112,8 +111,3 @@ class Api:
 @pytest.fixture
 def api(client, make_key):
     return Api(client, make_key())
-
-
-def client_ids(app):
-    with app.app_context():
-        return db.session.scalars(select(Client.id).order_by(Client.id)).all()

@@ -17,16 +17,13 @@ from typing import Any
 from sqlalchemy import (
     Date,
     Numeric,
-    case,
     delete,
-    exists,
     func,
     insert,
     literal,
     select,
     update,
 )
-from sqlalchemy.orm import aliased
 
 from app.accounting.models import SYNCED_MODELS, DatasetState, SyncedRow
 from app.db_types import UTCDateTime
@@ -140,53 +137,65 @@ def _live_count(model: type[SyncedRow], client_id: int, generation: int) -> int:
     )
 
 
+def _key_match(model: type[SyncedRow], outer, client_id: int, generation: int):
+    """A scalar subquery: the id of ``generation``'s row with ``outer``'s natural key.
+
+    Correlated on the WHOLE natural key, so each engine runs it per outer row as one probe of
+    the ``uq_*_natural_key`` index (client_id, generation, *natural key). Neither SQLite nor
+    PostgreSQL turns a scalar subquery into a join, so no join order or join method is left to
+    row-count estimates (which are stale right after a generation is written: the cause of the
+    quadratic nested loops seen with ``NOT EXISTS``/row-value ``IN``). The only choice left to
+    PostgreSQL is probe-the-index vs scan-the-table per row, and it knows a table's physical size
+    from the file itself, so it probes whenever the table is more than a few pages.
+    """
+    inner = model.__table__.alias("nxt")
+    return (
+        select(inner.c.id)
+        .where(
+            inner.c.client_id == client_id,
+            inner.c.generation == generation,
+            *(inner.c[k] == outer.c[k] for k in model.natural_key),
+        )
+        .scalar_subquery()
+    )
+
+
 def _carry_tombstones(
     model: type[SyncedRow], client_id: int, old: int, new: int, now: datetime
 ) -> int:
-    """Copy into ``new`` every row of ``old`` that ``new`` lacks, as a tombstone."""
+    """Copy into ``new`` every row of ``old`` that ``new`` lacks, as a tombstone; returns how
+    many of them were live (newly gone from the source). Set-based: two INSERT … SELECT over
+    ``old`` with a per-row index probe into ``new`` (see ``_key_match``)."""
     table = model.__table__
-    prev = aliased(model, name="prev")
-    nxt = aliased(model, name="nxt")
-    missing = ~exists().where(
-        nxt.client_id == client_id,
-        nxt.generation == new,
-        *(getattr(nxt, k) == getattr(prev, k) for k in model.natural_key),
-    )
-    newly_gone = db.session.scalar(
-        select(func.count())
-        .select_from(prev)
-        .where(
-            prev.client_id == client_id,
-            prev.generation == old,
-            prev.deleted_at.is_(None),
-            missing,
-        )
-    )
+    prev = table.alias("prev")
+    missing = _key_match(model, prev, client_id, new).is_(None)
     columns = [c.name for c in table.columns if c.name != "id"]
-    selected = []
-    for name in columns:
-        if name == "generation":
-            selected.append(literal(new).label(name))
-        elif name == "changed_at":
-            selected.append(
-                case((prev.deleted_at.is_(None), literal(now, type_=table.c.changed_at.type)),
-                     else_=prev.changed_at).label(name)
+    stamp = {
+        "changed_at": literal(now, type_=table.c.changed_at.type),
+        "deleted_at": literal(now, type_=table.c.deleted_at.type),
+    }
+    newly_gone = 0
+    for live in (True, False):
+        selected = []
+        for name in columns:
+            if name == "generation":
+                selected.append(literal(new).label(name))
+            elif live and name in stamp:  # live in `old`, gone now: a tombstone as of now
+                selected.append(stamp[name].label(name))
+            else:  # already a tombstone: carried as it was
+                selected.append(prev.c[name])
+        state = prev.c.deleted_at.is_(None) if live else prev.c.deleted_at.is_not(None)
+        result = db.session.execute(
+            insert(table).from_select(
+                columns,
+                select(*selected).where(
+                    prev.c.client_id == client_id, prev.c.generation == old, state, missing
+                ),
             )
-        elif name == "deleted_at":
-            selected.append(
-                func.coalesce(prev.deleted_at, literal(now, type_=table.c.deleted_at.type)).label(
-                    name
-                )
-            )
-        else:
-            selected.append(getattr(prev, name))
-    db.session.execute(
-        insert(table).from_select(
-            columns,
-            select(*selected).where(prev.client_id == client_id, prev.generation == old, missing),
         )
-    )
-    return newly_gone or 0
+        if live:
+            newly_gone = max(result.rowcount or 0, 0)
+    return newly_gone
 
 
 # -- writing pages ---------------------------------------------------------------------------
@@ -207,7 +216,9 @@ def write_rows(
 
     In place (``carry_from`` None): a row whose values and deleted state are unchanged is not
     touched at all, so its ``changed_at`` stays. Into a new generation (``carry_from`` = the
-    current one): ``changed_at`` is carried over from the current copy when nothing changed.
+    current one): a live row's ``changed_at`` is carried over from generation ``carry_from``
+    when its values did not change — looked up by the INSERT itself, one probe of the
+    natural-key index per row (no per-page round trip, no join left to the planner).
 
     One ``INSERT … ON CONFLICT DO UPDATE … WHERE changed`` executemany per call, with the
     parameters adapted here (the hot path of a sync: no per-row ORM or Core processing).
@@ -228,8 +239,6 @@ def write_rows(
         item["generation"] = generation
         item["row_hash"] = blake2b(repr(values_of(item)).encode(), digest_size=16).hexdigest()
         item["changed_at"] = now
-    if carry_from is not None and _has_rows(model, client_id, carry_from):
-        _carry_changed_at(model, client_id, carry_from, prepared)
     if changed is not None:
         existing = _existing(model, client_id, generation, prepared)
         keys = model.natural_key
@@ -239,14 +248,24 @@ def write_rows(
                 (old[2] is None) != (item["deleted_at"] is None)
             ):
                 changed.append(item)
+    carry = carry_from is not None and _has_rows(model, client_id, carry_from)
     dialect = db.session.get_bind().dialect.name
-    sql, getter, adapters = _upsert_statement(model, dialect)
+    sql, getter, adapters, probe = _upsert_statement(model, dialect, carry)
     params = []
-    for item in prepared:
-        values = list(getter(item))
-        for index, adapt in adapters:
-            values[index] = adapt(values[index])
-        params.append(tuple(values))
+    if carry:
+        # (…values, client_id, carry_from, *natural key, row_hash, now): see _upsert_statement
+        context = (client_id, carry_from)
+        for item in prepared:
+            values = list(getter(item))
+            for index, adapt in adapters:
+                values[index] = adapt(values[index])
+            params.append((*values[:-1], *context, *probe(item), values[-1]))
+    else:
+        for item in prepared:
+            values = list(getter(item))
+            for index, adapt in adapters:
+                values[index] = adapt(values[index])
+            params.append(tuple(values))
     result = db.session.connection().exec_driver_sql(sql, params)
     return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(params)
 
@@ -291,10 +310,16 @@ def _sqlite_decimal(value: Decimal | None) -> str | None:
 
 
 @cache
-def _upsert_statement(model: type[SyncedRow], dialect: str) -> tuple[str, Any, tuple]:
-    """(SQL, getter of the parameter values, (index, adapter) pairs) of the bulk upsert."""
+def _upsert_statement(model: type[SyncedRow], dialect: str, carry: bool = False
+                      ) -> tuple[str, Any, tuple, Any]:
+    """(SQL, getter of the parameter values, (index, adapter) pairs, getter of the probe
+    values) of the bulk upsert. ``changed_at`` is the last column; with ``carry`` its value is
+    ``COALESCE((the carried-from generation's changed_at of the same key and hash), now)``,
+    whose parameters (client_id, generation, *natural key, row_hash) come just before ``now``.
+    """
     table = model.__table__
-    columns = tuple(c.name for c in table.columns if c.name != "id")
+    columns = tuple(c.name for c in table.columns if c.name not in ("id", "changed_at"))
+    columns += ("changed_at",)
     adapters = []
     for index, name in enumerate(columns):
         kind = table.c[name].type
@@ -305,16 +330,24 @@ def _upsert_statement(model: type[SyncedRow], dialect: str) -> tuple[str, Any, t
         elif dialect == "sqlite" and isinstance(kind, Numeric):
             adapters.append((index, _sqlite_decimal))
     marker = "?" if dialect == "sqlite" else "%s"
+    placeholders = [marker for _ in columns]
+    if carry:
+        keys = " AND ".join(f"prev.{k} = {marker}" for k in model.natural_key)
+        placeholders[-1] = (
+            f"COALESCE((SELECT prev.changed_at FROM {table.name} AS prev "
+            f"WHERE prev.client_id = {marker} AND prev.generation = {marker} AND {keys} "
+            f"AND prev.row_hash = {marker} AND prev.deleted_at IS NULL), {marker})"
+        )
     conflict = ("client_id", "generation", *model.natural_key)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in conflict)
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(marker for _ in columns)}) "
+        f"VALUES ({', '.join(placeholders)}) "
         f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates} "
         f"WHERE {table.name}.row_hash <> excluded.row_hash "
         f"OR ({table.name}.deleted_at IS NULL) <> (excluded.deleted_at IS NULL)"
     )
-    return sql, itemgetter(*columns), tuple(adapters)
+    return sql, itemgetter(*columns), tuple(adapters), itemgetter(*model.natural_key, "row_hash")
 
 
 def keys_in(model: type[SyncedRow], columns: Sequence[str], keys: Iterable[tuple]) -> list:
@@ -355,22 +388,6 @@ def _existing(
         for record in result:
             found[tuple(record[: len(keys)])] = tuple(record[len(keys) :])
     return found
-
-
-def _carry_changed_at(
-    model: type[SyncedRow], client_id: int, generation: int, rows: list[dict]
-) -> None:
-    found = _existing(model, client_id, generation, rows)
-    keys = model.natural_key
-    for row in rows:
-        old = found.get(tuple(row[k] for k in keys))
-        if old is None:
-            continue
-        old_hash, old_changed, old_deleted = old
-        if old_hash == row["row_hash"] and (old_deleted is None) == (row["deleted_at"] is None):
-            row["changed_at"] = old_changed
-            if old_deleted is not None:
-                row["deleted_at"] = old_deleted
 
 
 def live_keys(

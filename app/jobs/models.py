@@ -64,6 +64,8 @@ class SyncRun(db.Model):
         Index("ix_sync_run_integration_status", "integration_id", "status"),
         Index("ix_sync_run_client_created", "client_id", "created_at"),
         Index("ix_sync_run_integration_created", "integration_id", "created_at"),
+        # Dashboard counts of runs finished in the last 24 h, and history pruning.
+        Index("ix_sync_run_status_finished", "status", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

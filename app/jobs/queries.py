@@ -20,8 +20,8 @@ def _run_id(run) -> int:
 def queue_position(run) -> int | None:
     """1 for the next run to be claimed, …; None when the run is not queued.
 
-    Counts the queued runs ahead in the claim order (priority, fair_order, id); runs waiting
-    for a retry time or an integration's concurrency slot may make the real wait longer.
+    Counts the due queued runs ahead in the claim order (priority, fair_order, id); an
+    integration's concurrency limit may make the real wait longer.
     """
     row = db.session.execute(
         select(SyncRun.status, SyncRun.priority, SyncRun.fair_order, SyncRun.id).where(
@@ -33,6 +33,7 @@ def queue_position(run) -> int | None:
     ahead = db.session.scalar(
         select(func.count()).where(
             SyncRun.status == RunStatus.QUEUED,
+            SyncRun.due_at <= utcnow(),
             tuple_(SyncRun.priority, SyncRun.fair_order, SyncRun.id)
             < tuple_(row.priority, row.fair_order, row.id)
             if db.session.get_bind().dialect.name == "postgresql"
@@ -166,5 +167,15 @@ def run_status_payload(run_ids) -> list[dict]:
     return payload
 
 
+def queue_positions(run_ids) -> dict[int, int]:
+    """{run id: queue_position} for the queued ones among ``run_ids`` (at most 100)."""
+    positions = {}
+    for run_id in list(run_ids)[:100]:
+        position = queue_position(run_id)
+        if position is not None:
+            positions[int(run_id)] = position
+    return positions
+
+
 def _positions(queued_runs) -> dict[int, int]:
-    return {run.id: queue_position(run) for run in queued_runs[:100]}
+    return queue_positions(run.id for run in queued_runs)

@@ -248,10 +248,16 @@ def _claimable(run, now: datetime, limit: int):
     connected = exists().where(
         Integration.id == run.integration_id, Integration.status == IntegrationStatus.CONNECTED
     )
+    same_client = aliased(SyncRun)
+    client_busy = exists().where(
+        same_client.client_id == run.client_id, same_client.status == RunStatus.RUNNING
+    )
     return and_(
         run.status == RunStatus.QUEUED,
         run.due_at <= now,
         running < limit,
+        # One run at a time per client: a full and an incremental sync must not interleave.
+        ~client_busy,
         # Scheduled work for an integration that lost its authorization waits for a reconnect.
         or_(run.trigger != Trigger.SCHEDULE, connected),
     )
@@ -309,13 +315,15 @@ def _claim_next_sqlite(worker_id: str) -> Claim | None:
 # list takes the per-integration transaction-level advisory lock of the row it returns (and,
 # harmlessly, of rows SKIP LOCKED passes over: released at commit a moment later).
 _PG_CLAIM = text(f"""
-SELECT r.id, r.integration_id,
+SELECT r.id, r.integration_id, r.client_id,
        pg_try_advisory_xact_lock({CLAIM_LOCK_NAMESPACE}, r.integration_id) AS locked
 FROM sync_run r
 WHERE r.status = '{RunStatus.QUEUED}'
   AND r.due_at <= :now
   AND (SELECT count(*) FROM sync_run x
        WHERE x.integration_id = r.integration_id AND x.status = '{RunStatus.RUNNING}') < :limit
+  AND NOT EXISTS (SELECT 1 FROM sync_run y
+                  WHERE y.client_id = r.client_id AND y.status = '{RunStatus.RUNNING}')
   AND (r.trigger <> '{Trigger.SCHEDULE}'
        OR EXISTS (SELECT 1 FROM integration i
                   WHERE i.id = r.integration_id AND i.status = '{IntegrationStatus.CONNECTED}'))
@@ -333,6 +341,8 @@ SET status = '{RunStatus.RUNNING}', worker_id = :worker_id, attempts = attempts 
 WHERE id = :id
   AND (SELECT count(*) FROM sync_run x
        WHERE x.integration_id = :integration_id AND x.status = '{RunStatus.RUNNING}') < :limit
+  AND NOT EXISTS (SELECT 1 FROM sync_run y
+                  WHERE y.client_id = :client_id AND y.status = '{RunStatus.RUNNING}')
 RETURNING attempts
 """)
 
@@ -353,7 +363,8 @@ def _claim_next_postgres(worker_id: str) -> Claim | None:
             db.session.rollback()
             return None
         claimed = connection.execute(_PG_MARK_RUNNING, {
-            "id": row.id, "integration_id": row.integration_id, "limit": limit,
+            "id": row.id, "integration_id": row.integration_id, "client_id": row.client_id,
+            "limit": limit,
             "worker_id": worker_id, "now": now, "lease_expires_at": now + lease,
         }).first() if row.locked else None
         if claimed is None:

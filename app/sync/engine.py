@@ -151,13 +151,16 @@ class ClientSync:
 
     def _pages(self, stream: str, params: dict | None = None, *, since=None,
                transform: Callable[[list], Any] | None = None) -> Iterable[Any]:
-        """The stream's pages, mapped by ``transform`` and fetched ahead in a background
-        thread (so mapping and the next download overlap the database writes)."""
+        """The stream's pages, fetched ahead in a background thread (the next downloads overlap
+        our mapping and writing), mapped by ``transform`` here in the consumer: the fetching
+        thread does nothing but fetch, so a slow source stays the only bottleneck."""
         pages: Iterable[Any] = self.api.stream(stream).pages(params, since=since)
+        paged = stream not in ("accounts", "financial_periods", "organization")
+        if paged and self.prefetch:
+            pages = prefetched(pages, self.prefetch)
         if transform is not None:
             pages = (transform(page) for page in pages)
-        paged = stream not in ("accounts", "financial_periods", "organization")
-        return prefetched(pages, self.prefetch) if paged and self.prefetch else pages
+        return pages
 
     def read_plan(
         self,

@@ -104,3 +104,15 @@ def test_the_background_worker_starts_once_and_not_in_the_reloader_watcher(app, 
             assert db.session.get(SyncRun, run.id).status == RunStatus.SUCCEEDED
     finally:
         worker.stop(grace_seconds=5)
+
+
+def test_queue_positions_for_many_runs_at_once(app):
+    from app.jobs.queries import queue_positions
+
+    with app.app_context():
+        integration_id, clients = make_integration("Mange AS", 3)
+        enqueue_for_clients(RunKind.INCREMENTAL_SYNC, clients, actor=OPERATOR)
+        db.session.commit()
+        ids = list(db.session.scalars(db.select(SyncRun.id).order_by(SyncRun.id)))
+        claim_next("w")
+        assert queue_positions(ids + [12345]) == {ids[1]: 1, ids[2]: 2}

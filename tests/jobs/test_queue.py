@@ -202,7 +202,7 @@ def test_a_run_whose_lease_keeps_expiring_fails_with_a_clear_message(app):
 
 
 def test_the_heartbeat_keeps_a_long_waiting_run_leased(app):
-    app.config["RUN_LEASE_SECONDS"] = 1
+    app.config["RUN_LEASE_SECONDS"] = 2
     with app.app_context():
         integration_id, clients = make_integration("Tålmodig AS", 1)
         run, _ = enqueue(RunKind.FULL_SYNC, integration_id=integration_id, client_id=clients[0],
@@ -213,7 +213,7 @@ def test_the_heartbeat_keeps_a_long_waiting_run_leased(app):
         def waits_for_retry_after(run_id, progress):
             import time
 
-            time.sleep(2.5)  # e.g. Visma said Retry-After; no progress updates meanwhile
+            time.sleep(4)  # e.g. Visma said Retry-After; no progress updates meanwhile
             seen["requeued"] = requeue_expired_leases()["requeued"]
             return noop(run_id, progress)
 

@@ -17,6 +17,16 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -65,7 +75,7 @@ class Config:
     # Retries of 5xx/timeouts (attempts, first back-off) and the longest single wait we accept
     # for a 429's Retry-After or the rate budget before failing the run as throttled.
     VISMA_MAX_ATTEMPTS = _env_int("VISMA_MAX_ATTEMPTS", 5)
-    VISMA_BACKOFF_SECONDS = float(os.environ.get("VISMA_BACKOFF_SECONDS", "0.5"))
+    VISMA_BACKOFF_SECONDS = _env_float("VISMA_BACKOFF_SECONDS", 0.5)
     VISMA_MAX_WAIT_SECONDS = _env_int("VISMA_MAX_WAIT_SECONDS", 300)
     # Visma Connect app settings: a refresh token dies when unused this long / after this long.
     VISMA_REFRESH_SLIDING_DAYS = _env_int("VISMA_REFRESH_SLIDING_DAYS", 30)

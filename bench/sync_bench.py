@@ -8,7 +8,8 @@ hour passed. The same is repeated for a company twice that size, to show memory 
 ``--database postgresql+psycopg://postgres@127.0.0.1:5432/test`` runs the syncs on PostgreSQL
 (in a fresh schema, dropped afterwards); the default is a fresh SQLite file.
 
-Prints JSON. The simulator runs in its own process on loopback (so it does not share our GIL);
+With ``SYNC_BENCH_PROFILE=/tmp/full.prof`` the first full sync's main thread is profiled
+(cProfile; read it with ``python -m pstats``). Prints JSON. The simulator runs in its own process on loopback (so it does not share our GIL);
 each measured sync runs in a fresh child process so its peak RSS is its own.
 
 Targets: full-sync wall time <= 1.5 x the bare loop's; peak RSS < 300 MB and flat when the
@@ -18,6 +19,7 @@ company doubles; incremental API calls <= 5 % of the full sync's.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import random
@@ -204,10 +206,18 @@ def child(url: str, tenant: str, lines: int, database: str) -> dict:
                                 actor=actor, trigger=Trigger.CLI)
             db.session.commit()
             calls = visma.api_calls
+            profile = os.environ.get("SYNC_BENCH_PROFILE") if kind == RunKind.FULL_SYNC else None
+            profiler = cProfile.Profile() if profile and not result.get("profiled") else None
             cpu = _cpu()
             started = time.perf_counter()
+            if profiler is not None:  # the main thread of the first full sync
+                profiler.enable()
             status = run_inline(queued.id)
             wall = time.perf_counter() - started
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(profile)
+                result["profiled"] = profile
             result[f"{kind}_cpu_s"] = round(_cpu() - cpu, 2)
             db.session.expire_all()
             done = db.session.get(SyncRun, queued.id)

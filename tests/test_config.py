@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from app import create_app
@@ -71,3 +73,26 @@ def test_a_bad_number_in_the_environment_is_named(monkeypatch):
     monkeypatch.setenv("WORKER_THREADS", "many")
     with pytest.raises(ConfigError, match="WORKER_THREADS must be a whole number"):
         _env_int("WORKER_THREADS", 2)
+
+
+def test_a_bad_decimal_in_the_environment_is_named(monkeypatch):
+    from config import _env_float
+
+    monkeypatch.setenv("VISMA_BACKOFF_SECONDS", "halv")
+    with pytest.raises(ConfigError, match="VISMA_BACKOFF_SECONDS must be a number"):
+        _env_float("VISMA_BACKOFF_SECONDS", 0.5)
+
+
+def test_the_cli_reports_a_bad_setting_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "APP_ENV": "production", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "current"],
+        cwd=str(Path(__file__).resolve().parent.parent),
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Configuration error: SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 EPOCH = datetime(1900, 1, 1)
 """``lastModifiedDateTime`` that selects everything where a filter is required (GL, journal)."""
 MAX_RECONCILE_PERIODS = 6
-OVERLAP_ROWS = 200  # the look-back overlap re-reads at most a fifth of a page of known rows
 MOVES_BALANCES = {"customers": "customer_balances", "suppliers": "supplier_balances"}
 """A changed customer (its name is on its balance row) means its balances must be re-read."""
 RESETS_YEARLY = frozenset({"Income", "Expense"})  # account types whose balance restarts each year
@@ -218,6 +217,8 @@ class ClientSync:
             since = EPOCH
         self._report(JOURNAL_STEP)
         now = self.now
+        if not in_place:
+            return self._read_journal_whole(result, generation, carry_from, params, since)
 
         def to_rows(page: list) -> list[tuple[dict, list[dict]]]:
             return [mapping.journal_rows(record, now=now) for record in page]
@@ -253,6 +254,36 @@ class ClientSync:
             live = sum(1 for b in batch_rows if b["deleted_at"] is None)
             self._report(JOURNAL_STEP, journal_batches=live,
                          journal_lines=sum(1 for line in line_rows if line["deleted_at"] is None))
+        self._report(JOURNAL_STEP, flush=True)
+        return result
+
+    def _read_journal_whole(self, result: StreamResult, generation: int,
+                            carry_from: int | None, params: dict | None,
+                            since: datetime | None) -> StreamResult:
+        """The fused path of a full sync: into a new generation, voided batches skipped, each
+        line mapped straight to its upsert parameters (``store.write_journal_lines``)."""
+        now = self.now
+
+        def to_rows(page: list) -> list[tuple[dict, list]]:
+            return [(mapping.journal_batch_row(record, now=now),
+                     record.get("journalTransactionLines") or []) for record in page]
+
+        for page in self._pages("journal_transactions", params, since=since, transform=to_rows):
+            batch_rows, line_batches, line_count = [], [], 0
+            for batch, raw_lines in page:
+                result.bookmark = _max(result.bookmark, batch["source_modified_at"])
+                if batch["deleted_at"] is not None:
+                    continue
+                values = mapping.journal_line_values(batch, raw_lines)
+                batch_rows.append(batch)
+                line_batches.append((batch, values))
+                line_count += len(values)
+            store.write_rows(JournalBatch, self.client_id, generation, batch_rows,
+                             now=now, carry_from=carry_from)
+            store.write_journal_lines(self.client_id, generation, line_batches, now=now,
+                                      carry_from=carry_from)
+            result.rows += line_count
+            self._report(JOURNAL_STEP, journal_batches=len(batch_rows), journal_lines=line_count)
         self._report(JOURNAL_STEP, flush=True)
         return result
 
@@ -315,7 +346,7 @@ class ClientSync:
 
         state = store.dataset_state(self.client_id, "journal_batches")
         journal = self.read_journal(generation=generation, carry_from=None, in_place=True,
-                                    since=self._since(JournalBatch, state, generation))
+                                    since=self._since(state))
         touched_periods = set((state.figures or {}).get("reconcile", []))
         self._reconcile_deleted_batches(generation, touched_periods)
         if touched_periods:  # dealt with, in the commit that ends the journal stream
@@ -359,36 +390,21 @@ class ClientSync:
             due |= {"customer_balances", "supplier_balances"}
         return due
 
-    def _since(self, model: type[SyncedRow], state: DatasetState, generation: int
-               ) -> datetime | None:
-        """Where an incremental read starts: the bookmark minus the look-back overlap, but never
-        re-reading more than OVERLAP_ROWS rows we already hold. When the window holds more
-        (a block of rows sharing one stamp, e.g. imported or generated data), the read starts at
-        the bookmark (ties only) or, if even the ties are that many, just after it — rather than
-        fetching the block again on every run."""
+    def _since(self, state: DatasetState) -> datetime | None:
+        """Where an incremental read starts: the bookmark minus the whole look-back overlap.
+
+        The overlap re-reads what changed shortly before the bookmark, so a row committed late
+        at the source (stamped before the newest row we saw, visible only after our read) is
+        not missed. Always the full overlap: real data is stamped as it is entered, so the
+        overlap holds few rows (the simulator stamps its generated books the same way)."""
         if state.bookmark is None:
             return None
-        lines = model is JournalBatch
-        measure = func.sum(JournalBatch.line_count) if lines else func.count()
-
-        def held_since(moment: datetime) -> int:
-            return db.session.scalar(
-                select(measure).select_from(model).where(
-                    model.client_id == self.client_id, model.generation == generation,
-                    model.source_modified_at >= moment)
-            ) or 0
-
-        floor = state.bookmark - self.lookback
-        if held_since(floor) <= OVERLAP_ROWS:
-            return floor
-        if held_since(state.bookmark) <= OVERLAP_ROWS:
-            return state.bookmark
-        return state.bookmark + timedelta(milliseconds=1)
+        return state.bookmark - self.lookback
 
     def _incremental_plan(self, plan: Plan, generation: int) -> StreamResult:
         model = SYNCED_MODELS[plan.dataset]
         state = store.dataset_state(self.client_id, plan.dataset)
-        since = self._since(model, state, generation) if plan.cursor else None
+        since = self._since(state) if plan.cursor else None
         result = self.read_plan(plan, generation=generation, carry_from=None,
                                 since=since,
                                 track_keys=not plan.cursor or plan.dataset == "gl_balances")

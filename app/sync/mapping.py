@@ -91,31 +91,33 @@ def gl_balance_row(r: dict) -> dict:
     }
 
 
-def journal_rows(r: dict, *, now: datetime) -> tuple[dict, list[dict]]:
-    """A whole batch -> (batch row, line rows); a voided batch and its lines are tombstones."""
-    module = text(r.get("module"), 10)
-    batch_number = _required(r, "batchNumber", "Bilag")
-    period = _required(r, "financialPeriod", "Bilag")
-    deleted_at = now if r.get("status") == VOIDED else None
-    modified = timestamp(r.get("lastModifiedDateTime"))
+def journal_batch_row(r: dict, *, now: datetime | None) -> dict:
+    """A batch's header row (``line_count`` from its lines); voided: a tombstone as of ``now``."""
     raw_lines = r.get("journalTransactionLines") or []
-    batch = {
-        "module": module,
-        "batch_number": batch_number,
+    return {
+        "module": text(r.get("module"), 10),
+        "batch_number": _required(r, "batchNumber", "Bilag"),
         "status": text(r.get("status"), 20),
         "transaction_date": day(r.get("transactionDate")),
-        "period": period,
+        "period": _required(r, "financialPeriod", "Bilag"),
         "description": text(r.get("description"), 500),
         "currency": r.get("currencyId"),
         "debit_total": money(r.get("debitTotal")),
         "credit_total": money(r.get("creditTotal")),
         "line_count": len(raw_lines),
-        "source_modified_at": modified,
-        "deleted_at": deleted_at,
+        "source_modified_at": timestamp(r.get("lastModifiedDateTime")),
+        "deleted_at": now if r.get("status") == VOIDED else None,
     }
+
+
+def journal_rows(r: dict, *, now: datetime) -> tuple[dict, list[dict]]:
+    """A whole batch -> (batch row, line rows); a voided batch and its lines are tombstones."""
+    batch = journal_batch_row(r, now=now)
+    module, batch_number, period = batch["module"], batch["batch_number"], batch["period"]
+    modified, deleted_at = batch["source_modified_at"], batch["deleted_at"]
     lines = []
     quantize = Decimal.quantize
-    for line in raw_lines:  # the hot loop of a sync: kept flat
+    for line in r.get("journalTransactionLines") or []:  # the in-place path: dicts
         number = line.get("lineNumber")
         if number is None:
             raise MalformedResponse(f"Bilag {batch_number}: en linje mangler lineNumber")
@@ -136,6 +138,45 @@ def journal_rows(r: dict, *, now: datetime) -> tuple[dict, list[dict]]:
             "deleted_at": deleted_at,
         })
     return batch, lines
+
+
+def money_text(value: Any) -> str:
+    """An amount as exact two-decimal text, equal to ``str(money(value))``: the fast path for
+    JSON numbers with at most two decimals (what Visma sends), ``money`` for anything else."""
+    if not value:
+        return "0.00"
+    if type(value) is float and -1e13 < value < 1e13 and round(value, 2) == value:
+        return f"{value:.2f}"  # exact: its shortest repr has at most two decimals
+    if type(value) is int:
+        return f"{value}.00"
+    return str(money(value))
+
+
+def journal_line_values(batch: dict, raw_lines: list) -> list[tuple]:
+    """The fused path of a full sync: a batch's lines straight to value tuples in
+    ``JournalLine`` column order (module, batch_number, line_number, period, account_number,
+    description, debit, credit, reference_number, vat_code, customer_supplier), money as
+    two-decimal text — no dict, no Decimal per line. Same values as ``journal_rows``."""
+    module, batch_number, period = batch["module"], batch["batch_number"], batch["period"]
+    out = []
+    append = out.append
+    for line in raw_lines:
+        get = line.get
+        number = get("lineNumber")
+        if number is None:
+            raise MalformedResponse(f"Bilag {batch_number}: en linje mangler lineNumber")
+        account, description = get("accountNumber"), get("description")
+        reference, vat, party = get("referenceNumber"), get("vatCode"), get("customerSupplier")
+        append((
+            module, batch_number, int(number), period,
+            (account if type(account) is str else str(account or "")).strip()[:30],
+            (description if type(description) is str else str(description or "")).strip()[:500],
+            money_text(get("debitAmount")), money_text(get("creditAmount")),
+            (reference if type(reference) is str else str(reference or "")).strip()[:100],
+            (vat if type(vat) is str else str(vat or "")).strip()[:30],
+            (party if type(party) is str else str(party or "")).strip()[:30],
+        ))
+    return out
 
 
 def party_row(r: dict) -> dict:

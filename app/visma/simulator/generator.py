@@ -51,24 +51,49 @@ def random_orgnr(rng: random.Random, valid: bool = True) -> str:
         return first8 + str((check + rng.randrange(1, 10)) % 10)
 
 
-def _stamp(rng: random.Random, start: dt.datetime, span_seconds: int, cap: dt.datetime) -> dt.datetime:
-    value = start + dt.timedelta(seconds=rng.randrange(max(span_seconds, 1)),
-                                 milliseconds=rng.randrange(1000))
-    return min(value, cap)
+AHEAD_WINDOW = 30 * 86400
+"""Data dated after the company was generated (vouchers entered ahead of their date) gets a
+lastModifiedDateTime spread over this many seconds before that moment."""
+
+
+class _Stamps:
+    """lastModifiedDateTime values: around a moment plus a little, all before ``cap``.
+
+    Draws from its own generator, the same number of draws per stamp whatever ``cap`` is, so
+    the books themselves stay a function of the seed alone (and the stamps of the seed and the
+    moment of generation). Millisecond precision, spread: no block of rows shares a stamp.
+    """
+
+    def __init__(self, seed: int, cap: dt.datetime):
+        self.rng = random.Random(seed * 7919 + 17)
+        self.cap = cap
+
+    def __call__(self, start: dt.datetime, span_seconds: int) -> dt.datetime:
+        draw = self.rng.random
+        value = start + dt.timedelta(milliseconds=int(draw() * max(span_seconds, 1) * 1000))
+        ahead = int(draw() * AHEAD_WINDOW * 1000)
+        if value >= self.cap:  # dated after generation: entered some time before it
+            value = self.cap - dt.timedelta(milliseconds=1 + ahead)
+        return value
 
 
 def generate(ledger: Ledger, seed: int, journal_lines: int, as_of: dt.datetime) -> None:
     """Fill ledger with a chart, parties and exactly journal_lines balanced journal lines.
 
-    Everything is a function of seed except that no timestamp is later than as_of.
+    Everything is a function of seed except the lastModifiedDateTime stamps, which also
+    depend on as_of: each voucher is stamped around its transaction date plus a little (hours
+    to a few days), accounts around the set-up of the books, customers and suppliers spread
+    over the history; whatever would fall at or after as_of (vouchers dated ahead) is spread
+    over the AHEAD_WINDOW before it instead. Every stamp is strictly before as_of, so changes
+    made after generation (stamped with the simulator's clock) are always newer.
     """
     rng = random.Random(seed)
-    cap = as_of - dt.timedelta(seconds=1)
+    stamp = _Stamps(seed, as_of - dt.timedelta(seconds=1))
     first_year = ledger.years[0]
     setup = dt.datetime(first_year - 1, 12, 1, 8, 0)
     for number, description, type_ in chart():
         ledger.put_account(number, description, type_, number not in INACTIVE,
-                           _stamp(rng, setup, 20 * 86400, cap))
+                           stamp(setup, 20 * 86400))
 
     def party_name(used: set[str]) -> str:
         while True:
@@ -83,8 +108,8 @@ def generate(ledger: Ledger, seed: int, journal_lines: int, as_of: dt.datetime) 
     for kind, count, first in (("customer", max(8, min(3000, journal_lines // 80)), 10001),
                                ("supplier", max(6, min(1500, journal_lines // 150)), 20001)):
         for i in range(count):
-            created = _stamp(rng, setup - dt.timedelta(days=400), 380 * 86400, cap)
-            modified = _stamp(rng, created, 700 * 86400, cap)
+            created = stamp(setup - dt.timedelta(days=400), 380 * 86400)
+            modified = max(created, stamp(created, 700 * 86400))
             roll = rng.random()
             orgnr = "" if roll < 0.03 else random_orgnr(rng, valid=roll >= 0.12)
             status = "Inactive" if rng.random() < 0.05 else "Active"
@@ -107,7 +132,7 @@ def generate(ledger: Ledger, seed: int, journal_lines: int, as_of: dt.datetime) 
         year, month = int(period[:4]), int(period[4:])
         day = dt.date(year, month, rng.randint(1, calendar.monthrange(year, month)[1]))
         when = dt.datetime(year, month, day.day, 7, 0) + dt.timedelta(days=rng.randrange(4))
-        modified = _stamp(rng, when, 12 * 3600, cap)
+        modified = stamp(when, 12 * 3600)
         numbered = [(i, *line) for i, line in enumerate(lines, start=1)]
         debit = sum(line[3] for line in numbered)
         credit = sum(line[4] for line in numbered)

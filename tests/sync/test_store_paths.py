@@ -1,0 +1,122 @@
+"""The store's write paths agree: the fused journal-line path of a full sync stores exactly
+what the dict path does (values and row hash), and a second full sync keeps ``changed_at`` of
+unchanged rows and tombstones what disappeared."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from app.accounting import store
+from app.accounting.models import JournalBatch, JournalLine
+from app.customers.models import Customer
+from app.extensions import db
+from app.integrations.models import Client, Integration
+from app.sync import mapping
+
+RECORDS = [
+    {"batchNumber": "0000001", "module": "GL", "status": "Posted", "financialPeriod": "202501",
+     "transactionDate": "2025-01-03T00:00:00", "description": "Husleie", "currencyId": "NOK",
+     "debitTotal": 15625.63, "creditTotal": 15625.63,
+     "lastModifiedDateTime": "2025-01-03T09:12:13.456",
+     "journalTransactionLines": [
+         {"lineNumber": 1, "accountNumber": "6300", "description": " Husleie ",
+          "debitAmount": 12500.5, "creditAmount": 0, "referenceNumber": "", "vatCode": "",
+          "customerSupplier": ""},
+         {"lineNumber": 2, "accountNumber": "2710", "description": None,
+          "debitAmount": "3125.13", "creditAmount": 0.0, "referenceNumber": 77, "vatCode": "1",
+          "customerSupplier": None},
+         {"lineNumber": 3, "accountNumber": "1920", "description": "Bank",
+          "debitAmount": 0, "creditAmount": 15625.63, "referenceNumber": "R-1", "vatCode": "",
+          "customerSupplier": "10001"}]},
+    {"batchNumber": "0000002", "module": "AR", "status": "Posted", "financialPeriod": "202502",
+     "transactionDate": "2025-02-01T00:00:00", "description": "Faktura", "currencyId": "NOK",
+     "debitTotal": 100, "creditTotal": 100, "lastModifiedDateTime": "2025-02-01T10:00:00.000",
+     "journalTransactionLines": [
+         {"lineNumber": 1, "accountNumber": "1500", "debitAmount": 100,
+          "customerSupplier": "10002"},
+         {"lineNumber": 2, "accountNumber": "3000", "creditAmount": 100.0}]},
+]
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def _client() -> int:
+    owner = Customer(name="Lagring AS")
+    db.session.add(owner)
+    db.session.flush()
+    integration = Integration(customer_id=owner.id, description="")
+    db.session.add(integration)
+    db.session.flush()
+    client = Client(integration_id=integration.id, external_id="tenant-store", name="Lagring")
+    db.session.add(client)
+    db.session.commit()
+    return client.id
+
+
+def _lines(client_id: int, generation: int) -> dict:
+    rows = db.session.scalars(select(JournalLine).where(
+        JournalLine.client_id == client_id, JournalLine.generation == generation)).all()
+    skip = {"id", "generation"}
+    return {(r.module, r.batch_number, r.line_number):
+            {c.name: getattr(r, c.name) for c in JournalLine.__table__.columns
+             if c.name not in skip} for r in rows}
+
+
+def _write_fused(client_id: int, generation: int, records, now, carry_from=None) -> None:
+    pairs = [(mapping.journal_batch_row(r, now=now), r["journalTransactionLines"])
+             for r in records]
+    store.write_rows(JournalBatch, client_id, generation, [b for b, _ in pairs], now=now,
+                     carry_from=carry_from)
+    store.write_journal_lines(client_id, generation,
+                              [(b, mapping.journal_line_values(b, raw)) for b, raw in pairs],
+                              now=now, carry_from=carry_from)
+    db.session.commit()
+
+
+def test_fused_line_path_stores_what_the_dict_path_stores(app):
+    with app.app_context():
+        client_id = _client()
+        rows = [mapping.journal_rows(r, now=NOW) for r in RECORDS]
+        store.write_rows(JournalLine, client_id, 1, [line for _, lines in rows for line in lines],
+                         now=NOW)
+        db.session.commit()
+        _write_fused(client_id, 2, RECORDS, NOW)
+        dict_path, fused = _lines(client_id, 1), _lines(client_id, 2)
+        assert len(fused) == 5
+        assert fused == dict_path
+        assert fused[("GL", "0000001", 2)]["reference_number"] == "77"
+        assert str(fused[("GL", "0000001", 1)]["debit"]) == "12500.50"
+
+
+def test_second_full_sync_carries_changed_at_and_tombstones(app):
+    with app.app_context():
+        client_id = _client()
+        old, new = store.begin_full_sync(client_id)
+        _write_fused(client_id, new, RECORDS, NOW)
+        store.finish_full_sync(client_id, old=old, new=new, now=NOW, bookmarks={})
+
+        later = NOW + timedelta(hours=1)
+        changed = [dict(RECORDS[0], journalTransactionLines=[
+            dict(RECORDS[0]["journalTransactionLines"][0], description="Husleie januar"),
+            *RECORDS[0]["journalTransactionLines"][1:]])]  # batch 2 is gone at the source
+        old, new = store.begin_full_sync(client_id)
+        _write_fused(client_id, new, changed, later, carry_from=old)
+        removed = store.finish_full_sync(client_id, old=old, new=new, now=later, bookmarks={})
+        assert removed["journal_lines"] == 2 and removed["journal_batches"] == 1
+        lines = _lines(client_id, new)
+        assert lines[("GL", "0000001", 1)]["changed_at"] == later  # its description changed
+        assert lines[("GL", "0000001", 2)]["changed_at"] == NOW  # unchanged: kept
+        assert lines[("AR", "0000002", 1)]["deleted_at"] == later  # gone: a tombstone
+        assert lines[("AR", "0000002", 1)]["changed_at"] == later
+        assert store.current_generation(client_id, "journal_lines") == new
+
+        # a third full sync carries the tombstones as they were
+        old, new = store.begin_full_sync(client_id)
+        _write_fused(client_id, new, changed, later + timedelta(hours=1), carry_from=old)
+        removed = store.finish_full_sync(client_id, old=old, new=new,
+                                         now=later + timedelta(hours=1), bookmarks={})
+        assert removed["journal_lines"] == 0
+        lines = _lines(client_id, new)
+        assert lines[("AR", "0000002", 1)]["deleted_at"] == later
+        assert lines[("GL", "0000001", 2)]["changed_at"] == NOW

@@ -78,6 +78,8 @@ def register_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        # APScheduler logs every execution at INFO; the scheduler_job table is the record.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:

@@ -10,6 +10,12 @@ Visibility — generations
     N is deleted afterwards. Readers therefore see the old copy or the new one, never a mix.
     Rows of an unfinished full sync (killed mid-stream) are above the current generation, so
     nobody sees them; the next full sync deletes them first.
+    Generation N+1 meets generation N only through the natural-key unique index
+    (client_id, generation, *natural key): each row written into N+1 takes ``changed_at`` from
+    N's row of the same key and hash (a correlated lookup inside the INSERT), and the tombstone
+    carry-over probes N+1 for each row of N the same way. Both are per-row index probes on
+    SQLite and PostgreSQL alike, never joins whose plan would depend on statistics that are
+    stale right after a generation was written.
 
 Per row
     ``changed_at`` is when OUR copy of the row last changed: set when a row appears, when its

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.accounting import store
@@ -41,6 +42,12 @@ RECORDS = [
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_app(request):
+    """The same store tests on SQLite and on PostgreSQL (multi-row VALUES there)."""
+    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+
+
 def _client() -> int:
     owner = Customer(name="Lagring AS")
     db.session.add(owner)
@@ -74,8 +81,8 @@ def _write_fused(client_id: int, generation: int, records, now, carry_from=None)
     db.session.commit()
 
 
-def test_fused_line_path_stores_what_the_dict_path_stores(app):
-    with app.app_context():
+def test_fused_line_path_stores_what_the_dict_path_stores(store_app):
+    with store_app.app_context():
         client_id = _client()
         rows = [mapping.journal_rows(r, now=NOW) for r in RECORDS]
         store.write_rows(JournalLine, client_id, 1, [line for _, lines in rows for line in lines],
@@ -89,8 +96,8 @@ def test_fused_line_path_stores_what_the_dict_path_stores(app):
         assert str(fused[("GL", "0000001", 1)]["debit"]) == "12500.50"
 
 
-def test_second_full_sync_carries_changed_at_and_tombstones(app):
-    with app.app_context():
+def test_second_full_sync_carries_changed_at_and_tombstones(store_app):
+    with store_app.app_context():
         client_id = _client()
         old, new = store.begin_full_sync(client_id)
         _write_fused(client_id, new, RECORDS, NOW)
@@ -120,3 +127,31 @@ def test_second_full_sync_carries_changed_at_and_tombstones(app):
         lines = _lines(client_id, new)
         assert lines[("AR", "0000002", 1)]["deleted_at"] == later
         assert lines[("GL", "0000001", 2)]["changed_at"] == NOW
+
+
+def test_gl_journal_check_leaves_out_unposted_batches(store_app):
+    from app.accounting.models import GLBalance
+    from app.sync.checks import gl_journal_differences
+
+    with store_app.app_context():
+        client_id = _client()
+        held = dict(RECORDS[1], batchNumber="0000003", status="Hold")
+        rows = [mapping.journal_rows(r, now=NOW) for r in (*RECORDS, held)]
+        store.write_rows(JournalBatch, client_id, 0, [b for b, _ in rows], now=NOW)
+        store.write_rows(JournalLine, client_id, 0, [x for _, lines in rows for x in lines],
+                         now=NOW)
+        gl = []
+        for record in RECORDS:  # the GL holds the posted batches only
+            for line in record["journalTransactionLines"]:
+                gl.append(mapping.gl_balance_row({
+                    "financialPeriod": record["financialPeriod"],
+                    "account": {"number": line["accountNumber"]},
+                    "periodToDateDebit": line.get("debitAmount") or 0,
+                    "periodToDateCredit": line.get("creditAmount") or 0}))
+        store.write_rows(GLBalance, client_id, 0, gl, now=NOW)
+        db.session.commit()
+        assert gl_journal_differences(client_id) == {}
+        db.session.execute(JournalBatch.__table__.update().where(
+            JournalBatch.batch_number == "0000003").values(status="Posted"))
+        db.session.commit()
+        assert set(gl_journal_differences(client_id)) == {("202502", "1500"), ("202502", "3000")}

@@ -151,7 +151,6 @@ def test_integration_bulk_actions(app, client, world, admin_csrf):
 
 
 def test_delete_system(app, client, world, admin_csrf):
-    pytest.importorskip("app.integrations.tokens", reason="revoke_grant (issue 4) not written yet")
     response = post_action(client, "integrations_admin", "delete_system", [world.integration_id], admin_csrf)
     assert "Slett system: 1 slettet" in response.text
     with app.app_context():

@@ -26,7 +26,7 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is required in CI")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser

@@ -44,13 +44,22 @@ def current_rows(
 
 def freshness(client_id: int) -> dict[str, datetime | None]:
     """Per data set: when it last became equal to the source (None: never synced)."""
+    return freshness_for([client_id])[client_id]
+
+
+def freshness_for(client_ids: list[int]) -> dict[int, dict[str, datetime | None]]:
+    """``freshness`` for many clients in one query (a page of the API's client list)."""
     from app.extensions import db
 
-    found = dict(
-        db.session.execute(
-            select(DatasetState.dataset, DatasetState.synced_at).where(
-                DatasetState.client_id == client_id
-            )
-        ).all()
-    )
-    return {name: found.get(name) for name in SYNCED_MODELS}
+    found: dict[int, dict] = {client_id: {} for client_id in client_ids}
+    rows = db.session.execute(
+        select(DatasetState.client_id, DatasetState.dataset, DatasetState.synced_at).where(
+            DatasetState.client_id.in_(client_ids)
+        )
+    ).all() if client_ids else []
+    for client_id, dataset, synced_at in rows:
+        found[client_id][dataset] = synced_at
+    return {
+        client_id: {name: sets.get(name) for name in SYNCED_MODELS}
+        for client_id, sets in found.items()
+    }

@@ -133,6 +133,13 @@ class ClientView(OperatorModelView):
         result = operations.deactivate_clients(self.selection(ids), actor=Actor.current())
         flash_bulk("Deaktiver", result, done_label="deaktivert")
 
+    @action("resume_schedule", "Gjenoppta planlagt synkronisering",
+            "Gjenoppta planlagt synkronisering for de valgte klientene? Merket «krever oppfølging» "
+            "fjernes, og de synkroniseres ved neste runde.")
+    def action_resume_schedule(self, ids):
+        resumed = operations.resume_schedule(self.selection(ids), actor=Actor.current())
+        flash(f"Gjenoppta planlagt synkronisering: {resumed} klienter gjenopptatt.", "success")
+
     def _request_runs(self, name: str, ids):
         kind = RUN_ACTIONS[name]
         result = operations.request_runs_for_clients(kind, self.selection(ids), actor=Actor.current())

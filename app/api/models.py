@@ -43,10 +43,6 @@ class ApiKey(db.Model):
     def scopes(self) -> set[str]:
         return set(self.scope.split())
 
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 

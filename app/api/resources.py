@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from flask import g
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, select, tuple_
 
 from app.accounting.models import (
     Account,
@@ -22,8 +22,7 @@ from app.accounting.models import (
     LedgerSupplier,
     LedgerSupplierBalance,
 )
-from app.accounting.queries import current_rows
-from app.accounting.queries import freshness as dataset_freshness
+from app.accounting.queries import current_rows, freshness_for
 from app.api.paging import iso, json_response, money, page
 from app.api.params import Param
 from app.api.problems import ApiProblem
@@ -109,11 +108,9 @@ def visible_client(client_id: int) -> Client:
     return row[0]
 
 
-def _freshness(client_id: int) -> dict:
-    return {name: iso(at) for name, at in dataset_freshness(client_id).items()}
-
-
-def _client_json(client: Client, integration: Integration, customer: Customer) -> dict:
+def _client_json(
+    client: Client, integration: Integration, customer: Customer, freshness: dict
+) -> dict:
     return {
         "id": client.id,
         "name": client.name,
@@ -126,15 +123,14 @@ def _client_json(client: Client, integration: Integration, customer: Customer) -
         "last_successful_sync_at": iso(client.data_as_of),
         "last_sync_at": iso(client.last_sync_at),
         "last_sync_result": client.last_sync_result,
-        "freshness": _freshness(client.id),
+        "freshness": {name: iso(at) for name, at in freshness.items()},
     }
 
 
 def list_clients(values: dict):
     stmt = _scoped_clients()
     if values["orgnr"] is not None:
-        wanted = normalize_orgnr(values["orgnr"])
-        stmt = stmt.where(func.replace(Client.orgnr, " ", "") == wanted)
+        stmt = stmt.where(Client.orgnr == normalize_orgnr(values["orgnr"]))
     if values["customer"] is not None:
         stmt = stmt.where(Integration.customer_id == values["customer"])
     if values["active"] is not None:
@@ -146,13 +142,23 @@ def list_clients(values: dict):
         values,
         lambda row: _client_json(*row),
         position_of=lambda row: [row[0].id],
-        fetch=lambda s: db.session.execute(s).all(),
+        fetch=_clients_with_freshness,
     )
+
+
+def _clients_with_freshness(stmt) -> list[tuple]:
+    rows = db.session.execute(stmt).all()
+    freshness = freshness_for([client.id for client, _, _ in rows])
+    return [(client, integration, customer, freshness[client.id])
+            for client, integration, customer in rows]
 
 
 def get_client(values: dict, client_id: int):
     found = visible_client(client_id)
-    return json_response(_client_json(found, found.integration, found.integration.customer))
+    freshness = freshness_for([found.id])[found.id]
+    return json_response(
+        _client_json(found, found.integration, found.integration.customer, freshness)
+    )
 
 
 # -- synced data sets ------------------------------------------------------------------------

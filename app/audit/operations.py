@@ -6,6 +6,7 @@ from flask import has_request_context, request
 from flask_login import current_user
 
 from app.audit.models import AuditEvent
+from app.auth.access import customer_id_of
 from app.extensions import db
 
 
@@ -46,18 +47,9 @@ def record(actor: Actor, action: str, obj=None, *, customer_id=None, **details) 
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=getattr(obj, "id", None),
         object_label=str(obj)[:300] if obj is not None else None,
-        customer_id=customer_id if customer_id is not None else _customer_id_of(obj),
+        customer_id=customer_id if customer_id is not None else customer_id_of(obj),
         details=details,
     )
     db.session.add(event)
     return event
 
-
-def _customer_id_of(obj) -> int | None:
-    for path in ("customer_id", "integration.customer_id"):
-        value = obj
-        for attr in path.split("."):
-            value = getattr(value, attr, None)
-        if value is not None:
-            return value
-    return None

@@ -25,14 +25,14 @@ def own_or_404(model, object_id: int):
     """The object if it belongs to the current user's customer; 404 otherwise (never 403,
     which would confirm that another customer's id exists)."""
     obj = db.session.get(model, object_id)
-    if obj is None or _customer_id_of(obj) != current_user.customer_id:
+    if obj is None or customer_id_of(obj) != current_user.customer_id:
         abort(404)
     return obj
 
 
-def _customer_id_of(obj) -> int | None:
+def customer_id_of(obj) -> int | None:
+    """The customer an object belongs to (directly or through its integration), if any."""
     if hasattr(obj, "customer_id"):
         return obj.customer_id
-    if hasattr(obj, "integration"):
-        return obj.integration.customer_id
-    raise TypeError(f"{type(obj).__name__} has no customer")
+    integration = getattr(obj, "integration", None)
+    return integration.customer_id if integration is not None else None

@@ -9,7 +9,7 @@ from app.audit.operations import Actor, record
 from app.db_types import utcnow
 from app.extensions import db
 from app.integrations.models import Client, Integration, IntegrationStatus, System
-from app.jobs.models import ACTIVE_STATUSES, RunKind, RunStatus, SyncRun, Trigger
+from app.jobs.models import RunKind, RunStatus, SyncRun, Trigger
 from app.jobs.queue import enqueue, enqueue_for_clients
 
 DESCRIPTION_MAX_LENGTH = 200
@@ -126,6 +126,30 @@ def deactivate_clients(selection: Select | list[int], *, actor: Actor) -> BulkRe
     return result
 
 
+def resume_schedule(selection: Select | list[int], *, actor: Actor) -> int:
+    """Resume paused schedules and clear "krever oppfølging": the clients are due at once.
+
+    Returns how many clients changed."""
+    ids = _ids(selection)
+    stuck = list(db.session.scalars(
+        select(Client.id).where(
+            Client.id.in_(ids),
+            Client.schedule_paused_reason.is_not(None) | Client.needs_attention.is_(True),
+        )
+    )) if ids else []
+    if stuck:
+        db.session.execute(
+            update(Client)
+            .where(Client.id.in_(stuck))
+            .values(schedule_paused_reason=None, needs_attention=False, consecutive_failures=0,
+                    next_sync_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        record(actor, "schedule_resumed", None, customer_id=_customer_of(stuck), client_ids=stuck)
+    db.session.commit()
+    return len(stuck)
+
+
 def request_run(
     kind: RunKind,
     *,
@@ -211,16 +235,3 @@ def _customer_of(client_ids: list[int]) -> int | None:
     ).all()
     return customers[0] if len(customers) == 1 else None
 
-
-__all__ = [
-    "ACTIVE_STATUSES",
-    "BulkResult",
-    "activate_clients",
-    "cancel_run",
-    "create_integration",
-    "deactivate_clients",
-    "delete_integration",
-    "request_run",
-    "request_runs_for_clients",
-    "update_description",
-]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.integrations.models import Client, SyncResult
 from app.integrations.operations import BulkResult
-from app.jobs.models import RunStatus, SyncRun
+from app.jobs.models import RUN_STATUS_LABELS, RunStatus, SyncRun
 from app.main.template_helpers import oslo_time, relative_time
 
 # Record counts per data set, as the engine names them.
@@ -38,11 +38,8 @@ COUNT_LABELS = {
     "rows": "rader",
 }
 
-SYNC_RESULT_LABELS = {
-    SyncResult.SUCCEEDED: "Fullført",
-    SyncResult.WARNINGS: "Fullført med advarsler",
-    SyncResult.FAILED: "Feilet",
-}
+# A client's last result is its last run's final status: one wording for both.
+SYNC_RESULT_LABELS = {result: RUN_STATUS_LABELS[RunStatus(result.value)] for result in SyncResult}
 
 
 # The figures a customer recognises first; the rest follow when a summary has room.

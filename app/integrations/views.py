@@ -40,7 +40,9 @@ from app.integrations.presenters import (
     client_sync_summary,
     run_payload,
 )
+from app.integrations.tokens import refresh_expiry
 from app.jobs.models import ACTIVE_STATUSES, RunKind, RunStatus, SyncRun
+from app.jobs.queries import queue_positions
 from app.orgnr import normalize_orgnr
 from app.visma.errors import VismaError
 
@@ -415,7 +417,7 @@ def delete_old_accounts(integration_id: int, client_id: int):
         flash(f"Slett gamle kontoer ({client.name}): kunne ikke lese kontoplanen i Visma.net "
               f"akkurat nå: {exc.message}", "error")
         return _back(integration, client)
-    accounts = [_account_view(item) for item in preview]
+    accounts = preview
     if request.method == "GET":
         return render_template(
             "integrations/delete_accounts.html", integration=integration, client=client,
@@ -558,39 +560,9 @@ def _integration_runs(integration_id: int) -> list[dict]:
     return [run_payload(r, positions.get(r.id)) for r in runs]
 
 
-def queue_positions(run_ids: list[int]) -> dict[int, int]:
-    """Place in the queue (1 = next) of queued runs that are due, in the workers' claim order."""
-    if not run_ids:
-        return {}
-    try:  # the jobs package's own answer, when it has one
-        from app.jobs.queries import queue_positions as jobs_queue_positions
-    except ImportError:
-        jobs_queue_positions = None
-    if jobs_queue_positions is not None:
-        return jobs_queue_positions(run_ids)
-    ranked = (
-        select(
-            SyncRun.id.label("id"),
-            func.row_number()
-            .over(order_by=(SyncRun.priority, SyncRun.fair_order, SyncRun.id))
-            .label("position"),
-        )
-        .where(SyncRun.status == RunStatus.QUEUED, SyncRun.due_at <= utcnow())
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(run_ids))
-    ).all()
-    return {row.id: int(row.position) for row in rows}
-
-
 def _expiry(integration: Integration) -> dict | None:
     """When the grant runs out, if that is soon enough to warn about."""
     if integration.status != IntegrationStatus.CONNECTED:
-        return None
-    try:
-        from app.integrations.tokens import refresh_expiry
-    except ImportError:
         return None
     expires = refresh_expiry(integration)
     if expires is None:
@@ -607,14 +579,3 @@ def _ids_arg(raw: str) -> list[int]:
         if part.strip().isdigit():
             ids.append(int(part))
     return ids
-
-
-def _account_view(item) -> dict:
-    """One previewed account as the page shows it, whatever shape the engine returns."""
-    get = item.get if isinstance(item, dict) else lambda key, default=None: getattr(item, key, default)
-    return {
-        "id": get("id"),
-        "number": get("number") or get("account_cd") or get("accountCD") or "",
-        "description": get("description") or get("name") or "",
-        "rows": get("rows_affected") or get("rows") or get("row_count") or 0,
-    }

@@ -8,6 +8,6 @@
 - ``periodic``   the scheduler's jobs (they only enqueue and tidy up)
 - ``scheduler``  APScheduler 3.11 and the PostgreSQL advisory-lock election
 - ``queries``    read-only views for the pages: queue_position, queue_stats, scheduler_jobs, …
-- ``operations`` people's changes: resume_schedule, pause_job, resume_job
+- ``operations`` people's changes to the scheduler: pause_job, resume_job
 - ``cli``        ``flask worker``
 """

@@ -1,44 +1,8 @@
-"""State changes on the schedule that people make (admin panel, customer pages, CLI)."""
-
-from sqlalchemy import Select, select, update
+"""Pausing and resuming the scheduler's jobs (admin panel)."""
 
 from app.audit.operations import Actor, record
-from app.db_types import utcnow
 from app.extensions import db
-from app.integrations.models import Client
 from app.jobs.models import SchedulerJob
-
-
-def resume_schedule(client_ids: Select | list[int], *, actor: Actor) -> int:
-    """Resume paused schedules and clear "krever oppfølging": the clients are due at once.
-
-    Returns how many clients changed. Audited; commits.
-    """
-    if isinstance(client_ids, Select):
-        client_ids = list(db.session.scalars(client_ids))
-    ids = list(
-        db.session.scalars(
-            select(Client.id).where(
-                Client.id.in_(list(client_ids)),
-                (Client.schedule_paused_reason.is_not(None)) | Client.needs_attention.is_(True),
-            )
-        )
-    ) if client_ids else []
-    if ids:
-        db.session.execute(
-            update(Client)
-            .where(Client.id.in_(ids))
-            .values(schedule_paused_reason=None, needs_attention=False, consecutive_failures=0,
-                    next_sync_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        customer_ids = {c.integration.customer_id for c in db.session.scalars(
-            select(Client).where(Client.id.in_(ids[:1000])))}
-        record(actor, "schedule_resumed", None,
-               customer_id=customer_ids.pop() if len(customer_ids) == 1 else None,
-               client_ids=ids)
-    db.session.commit()
-    return len(ids)
 
 
 def _set_paused(job_id: str, paused: bool, actor: Actor | None) -> bool:

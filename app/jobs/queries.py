@@ -6,55 +6,40 @@ from the database.
 
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import func, select
 
 from app.db_types import utcnow
 from app.extensions import db
 from app.jobs.models import RunStatus, SchedulerJob, SyncRun
 
 
-def _run_id(run) -> int:
-    return run.id if isinstance(run, SyncRun) else int(run)
-
-
 def queue_position(run) -> int | None:
-    """1 for the next run to be claimed, …; None when the run is not queued.
+    """1 for the next run to be claimed, …; None when the run is not queued (or not yet due)."""
+    run_id = run.id if isinstance(run, SyncRun) else int(run)
+    return queue_positions([run_id]).get(run_id)
 
-    Counts the due queued runs ahead in the claim order (priority, fair_order, id); an
-    integration's concurrency limit may make the real wait longer.
-    """
-    row = db.session.execute(
-        select(SyncRun.status, SyncRun.priority, SyncRun.fair_order, SyncRun.id).where(
-            SyncRun.id == _run_id(run)
+
+def queue_positions(run_ids) -> dict[int, int]:
+    """{run id: place in the queue} for the due queued runs among ``run_ids``, in the workers'
+    claim order (priority, fair_order, id), in one statement. An integration's concurrency
+    limit may make the real wait longer."""
+    ids = [int(i) for i in run_ids]
+    if not ids:
+        return {}
+    ranked = (
+        select(
+            SyncRun.id.label("id"),
+            func.row_number()
+            .over(order_by=(SyncRun.priority, SyncRun.fair_order, SyncRun.id))
+            .label("position"),
         )
-    ).first()
-    if row is None or row.status != RunStatus.QUEUED:
-        return None
-    ahead = db.session.scalar(
-        select(func.count()).where(
-            SyncRun.status == RunStatus.QUEUED,
-            SyncRun.due_at <= utcnow(),
-            tuple_(SyncRun.priority, SyncRun.fair_order, SyncRun.id)
-            < tuple_(row.priority, row.fair_order, row.id)
-            if db.session.get_bind().dialect.name == "postgresql"
-            else _before(row),
-        )
+        .where(SyncRun.status == RunStatus.QUEUED, SyncRun.due_at <= utcnow())
+        .subquery()
     )
-    return ahead + 1
-
-
-def _before(row):
-    """(priority, fair_order, id) < row's, spelled out (SQLite compares row values too, but
-    spelling it out keeps the index usable on both)."""
-    return or_(
-        SyncRun.priority < row.priority,
-        and_(SyncRun.priority == row.priority, SyncRun.fair_order < row.fair_order),
-        and_(
-            SyncRun.priority == row.priority,
-            SyncRun.fair_order == row.fair_order,
-            SyncRun.id < row.id,
-        ),
-    )
+    rows = db.session.execute(
+        select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(ids))
+    ).all()
+    return {row.id: int(row.position) for row in rows}
 
 
 def queue_stats() -> dict:
@@ -119,63 +104,3 @@ def scheduler_jobs() -> list[dict]:
             "owner": row.owner if row else None,
         })
     return result
-
-
-def _iso(value):
-    return value.isoformat() if value is not None else None
-
-
-def run_status_payload(run_ids) -> list[dict]:
-    """JSON-ready progress of the given runs (at most 500), for live polling:
-    id, kind, label, status, status_label, active, step, done, total, percent, counts,
-    warnings (count), error, queue_position, attempts, max_attempts, created/started/finished."""
-    ids = [int(i) for i in list(run_ids)[:500]]
-    if not ids:
-        return []
-    runs = db.session.scalars(select(SyncRun).where(SyncRun.id.in_(ids))).all()
-    positions = _positions([r for r in runs if r.status == RunStatus.QUEUED])
-    by_id = {run.id: run for run in runs}
-    payload = []
-    for run_id in ids:
-        run = by_id.get(run_id)
-        if run is None:
-            continue
-        total = run.progress_total
-        payload.append({
-            "id": run.id,
-            "kind": run.kind,
-            "label": run.kind_label,
-            "status": run.status,
-            "status_label": run.status_label,
-            "active": run.is_active,
-            "step": run.current_step,
-            "done": run.progress_done,
-            "total": total,
-            "percent": int(100 * run.progress_done / total) if total else None,
-            "counts": run.counts or {},
-            "warnings": len(run.warnings or []),
-            "error": run.error_message,
-            "queue_position": positions.get(run.id),
-            "attempts": run.attempts,
-            "max_attempts": run.max_attempts,
-            "client_id": run.client_id,
-            "integration_id": run.integration_id,
-            "created_at": _iso(run.created_at),
-            "started_at": _iso(run.started_at),
-            "finished_at": _iso(run.finished_at),
-        })
-    return payload
-
-
-def queue_positions(run_ids) -> dict[int, int]:
-    """{run id: queue_position} for the queued ones among ``run_ids`` (at most 100)."""
-    positions = {}
-    for run_id in list(run_ids)[:100]:
-        position = queue_position(run_id)
-        if position is not None:
-            positions[int(run_id)] = position
-    return positions
-
-
-def _positions(queued_runs) -> dict[int, int]:
-    return queue_positions(run.id for run in queued_runs)

@@ -36,7 +36,6 @@ from app.extensions import db
 from app.jobs.runtime import Progress
 from app.sync import checks, mapping
 from app.visma.client import TenantApi
-from app.visma.streams import prefetched
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +152,9 @@ class ClientSync:
         """The stream's pages, fetched ahead in a background thread (the next downloads overlap
         our mapping and writing), mapped by ``transform`` here in the consumer: the fetching
         thread does nothing but fetch, so a slow source stays the only bottleneck."""
-        pages: Iterable[Any] = self.api.stream(stream).pages(params, since=since)
-        paged = stream not in ("accounts", "financial_periods", "organization")
-        if paged and self.prefetch:
-            pages = prefetched(pages, self.prefetch)
+        pages: Iterable[Any] = self.api.stream(stream).pages(
+            params, since=since, prefetch=self.prefetch
+        )
         if transform is not None:
             pages = (transform(page) for page in pages)
         return pages

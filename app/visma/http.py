@@ -294,7 +294,7 @@ class HttpClient:
             log.debug(
                 "GET %s %s -> %d in %.3fs",
                 url,
-                _safe_params(params),
+                dict(params or {}),  # query parameters carry no secrets: tokens are headers
                 status,
                 self.clock() - started,
             )
@@ -359,7 +359,3 @@ def _client_error(response: requests.Response, token: TokenProvider) -> VismaErr
     return ApiError(
         message or f"Visma.net svarte med feil {status}.", status=status, fault_code=fault
     )
-
-
-def _safe_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    return dict(params or {})

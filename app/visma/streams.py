@@ -275,20 +275,19 @@ class Stream:
         """Yield the stream's records page by page.
 
         ``since`` filters on the cursor (``>=``, so the caller's look-back overlap works);
-        ``prefetch=n`` fetches up to ``n`` pages ahead in a background thread.
+        ``prefetch=n`` fetches up to ``n`` pages ahead in a background thread (paged endpoints
+        only: an unpaged one is a single call, nothing to overlap).
         """
         query = self.build_params(params, since=since)
         pages = self.post_process(self.paginator.pages(self, query))
-        return prefetched(pages, prefetch) if prefetch else pages
+        if prefetch and isinstance(self.paginator, PageNumberPaginator):
+            return prefetched(pages, prefetch)
+        return pages
 
     def post_process(self, pages: Iterator[Page]) -> Iterator[Page]:
         """Hook for streams whose records need reshaping across pages."""
         return pages
 
-    def records(self, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator[Record]:
-        """Yield the stream's records one by one."""
-        for page in self.pages(params, **kwargs):
-            yield from page
 
     def key(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
         """The record's natural key (values at ``primary_keys``)."""

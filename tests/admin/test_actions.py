@@ -222,3 +222,20 @@ def test_all_matches_on_integrations_uses_the_search(app, client, world, admin_c
         "csrf_token": admin_csrf, "action": "deactivate_all", "rowid": [str(world.integration_id)],
         "alle_treff": "1", "url": ""}, follow_redirects=True)
     assert "Deaktiver alle klienter: 0 deaktivert." in response.text
+
+
+def test_resume_schedule_clears_a_paused_client(app, client, world, admin_csrf):
+    paused, fine = world.client_ids[0], world.client_ids[1]
+    with app.app_context():
+        target = db.session.get(Client, paused)
+        target.schedule_paused_reason = "Stoppet etter 6 feil på rad: No license for this company."
+        target.needs_attention = True
+        target.consecutive_failures = 6
+        db.session.commit()
+    response = post_action(client, "clients_admin", "resume_schedule", [paused, fine], admin_csrf)
+    assert "Gjenoppta planlagt synkronisering: 1 klienter gjenopptatt." in response.text
+    after = clients_by_id(app, [paused])[paused]
+    assert after.schedule_paused_reason is None and not after.needs_attention
+    assert after.consecutive_failures == 0 and after.next_sync_at is not None
+    [event] = events(app, "schedule_resumed")
+    assert event.actor == "operator@sticos.test" and event.details["client_ids"] == [paused]

@@ -154,8 +154,16 @@ def test_a_reader_sees_the_old_copy_until_the_full_sync_commits(app, api, ledger
 
 
 def test_per_client_resources_respect_the_key_scope(api, make_key, ledger):
+    from app.api.resources import ENDPOINTS
+
     key = make_key("Kunde B", customer_id=ledger.customer_b)
-    for path in ("accounts", "journal-lines", "journal-batches", "balances", "customers"):
-        response = api.get(f"/api/v1/clients/{ledger.client_a1}/{path}", key=key)
+    # Every endpoint that names a client, so a new one cannot forget the scope check.
+    paths = [e.path for e in ENDPOINTS if "{client_id}" in e.path]
+    assert len(paths) >= 10
+    for path in paths:
+        url = "/api/v1" + path.replace("{client_id}", str(ledger.client_a1))
+        response = api.get(url, key=key)
         assert response.status_code == 404, path
         assert response.mimetype == "application/problem+json"
+        own = api.get("/api/v1" + path.replace("{client_id}", str(ledger.client_b1)), key=key)
+        assert own.status_code == 200, path

@@ -73,14 +73,12 @@ def test_not_found_and_method_not_allowed_are_problems(api, world):
 
 def test_the_rate_limit_gives_429_with_retry_after(app, api, world):
     app.config["API_RATE_LIMIT_PER_MINUTE"] = 5
-    statuses = [api.get("/api/v1/clients").status_code for _ in range(11)]
+    responses = [api.get("/api/v1/clients") for _ in range(11)]
     # Even if the minute turns over mid-test, one window gets six or more of the eleven.
-    assert 429 in statuses
-    refused = api.get("/api/v1/clients")
-    if refused.status_code == 429:
-        assert 1 <= int(refused.headers["Retry-After"]) <= 60
-        assert refused.mimetype == "application/problem+json"
-        assert "retry in" in refused.get_json()["detail"]
+    refused = next(r for r in responses if r.status_code == 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.mimetype == "application/problem+json"
+    assert "retry in" in refused.get_json()["detail"]
 
 
 def test_the_rate_limit_is_per_key(app, api, make_key, world):

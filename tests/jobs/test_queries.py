@@ -8,9 +8,8 @@ from app.audit.operations import Actor
 from app.db_types import utcnow
 from app.extensions import db
 from app.jobs.models import RunKind, RunStatus, SyncRun, Trigger
-from app.jobs.queries import queue_position, queue_stats, run_status_payload
+from app.jobs.queries import queue_position, queue_stats
 from app.jobs.queue import claim_next, enqueue, enqueue_for_clients
-from app.jobs.runtime import Progress
 from app.jobs.worker import run_inline, start_background_worker
 from tests.jobs.executors import always_failing, noop
 from tests.jobs.helpers import finished_all, make_integration, wait_for
@@ -56,30 +55,6 @@ def test_queue_stats_count_queued_running_and_recent_failures(app):
         assert stats["queued"] == 1 and stats["due"] == 1 and stats["running"] == 1
         assert stats["failed_last_24h"] == 1 and stats["succeeded_last_24h"] == 1
         assert 590 <= stats["oldest_queued_age_seconds"] <= 700
-
-
-def test_run_status_payload_for_live_progress(app):
-    with app.app_context():
-        integration_id, clients = make_integration("Fremdrift AS", 2)
-        running, _ = enqueue(RunKind.FULL_SYNC, integration_id=integration_id,
-                             client_id=clients[0], actor=OPERATOR)
-        waiting, _ = enqueue(RunKind.FULL_SYNC, integration_id=integration_id,
-                             client_id=clients[1], actor=OPERATOR)
-        db.session.commit()
-        claim_next("w")
-        Progress(running.id).update("Henter bilag", done=40, total=160, counts={"journal_lines": 4000})
-        payload = {p["id"]: p for p in run_status_payload([running.id, waiting.id, 999])}
-        assert set(payload) == {running.id, waiting.id}
-        now = payload[running.id]
-        assert (now["status"], now["status_label"], now["label"]) == (
-            RunStatus.RUNNING, "Kjører", "Full synkronisering")
-        assert (now["step"], now["done"], now["total"], now["percent"]) == ("Henter bilag", 40, 160, 25)
-        assert now["counts"] == {"journal_lines": 4000} and now["queue_position"] is None
-        assert payload[waiting.id]["queue_position"] == 1
-        assert payload[waiting.id]["status_label"] == "I kø"
-        import json
-
-        json.dumps(list(payload.values()))  # JSON-ready
 
 
 def test_the_background_worker_starts_once_and_not_in_the_reloader_watcher(app, monkeypatch):

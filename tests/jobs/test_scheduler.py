@@ -10,9 +10,10 @@ from app.audit.operations import Actor
 from app.db_types import utcnow
 from app.extensions import db
 from app.integrations.models import Client, IntegrationStatus
+from app.integrations.operations import resume_schedule
 from app.jobs import periodic
 from app.jobs.models import RunKind, RunStatus, SchedulerJob, SyncRun, Trigger
-from app.jobs.operations import pause_job, resume_job, resume_schedule
+from app.jobs.operations import pause_job, resume_job
 from app.jobs.queries import scheduler_jobs
 from app.jobs.queue import enqueue
 from app.jobs.scheduler import JOBS, SchedulerService, run_job

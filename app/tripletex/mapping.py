@@ -65,6 +65,14 @@ def _required(record: Mapping[str, Any], key: str, what: str) -> Any:
     return value
 
 
+def _required_day(record: Mapping[str, Any], key: str, what: str) -> dt.date:
+    value = _required(record, key, what)
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise MalformedResponse(f"{what}: {key} {value!r} er ikke en dato") from None
+
+
 def account_type(tripletex_type: str | None) -> str | None:
     """Tripletex's account type in the store's (Visma's) words."""
     if not tripletex_type:
@@ -96,8 +104,7 @@ def period_end(end: Any) -> dt.date | None:
 
 
 def period_row(r: dict) -> dict:
-    start = day(_required(r, "start", "Periode"))
-    assert start is not None
+    start = _required_day(r, "start", "Periode")
     return {
         "period": period_of(start),
         "year": start.year,
@@ -112,8 +119,7 @@ def period_row(r: dict) -> dict:
 
 def gl_balance_row(r: dict) -> dict:
     """One ``/balanceSheet`` row of a one-month window (``startDate`` names the period)."""
-    start = day(_required(r, "startDate", "Saldo"))
-    assert start is not None
+    start = _required_day(r, "startDate", "Saldo")
     change = money(r.get("balanceChange"))
     return {
         "period": period_of(start),
@@ -154,8 +160,7 @@ def _party_number(posting: Mapping[str, Any]) -> str:
 def journal_rows(r: dict) -> tuple[dict, list[dict]]:
     """A voucher with expanded postings -> (batch row, line rows)."""
     number = voucher_number(r)
-    date = day(_required(r, "date", "Bilag"))
-    assert date is not None
+    date = _required_day(r, "date", "Bilag")
     modified = changed_at(r)
     postings = sorted((p for p in r.get("postings") or () if isinstance(p, dict)),
                       key=lambda p: (p.get("row") or 0, p.get("id") or 0))
@@ -240,6 +245,25 @@ def organization_values(company: ClientCompany) -> dict:
     }
 
 
+def periods_with_moved_balances(stored: Iterable[Mapping[str, Any]],
+                                fresh: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Periods where a fresh ``/balanceSheet`` read moved against the stored GL rows: the
+    months whose vouchers must be re-read whole to notice deleted (or back-dated) vouchers,
+    which no list reveals otherwise. Compares each account's change within the period, not
+    its opening balance, so a change in March does not make April-December look moved."""
+
+    def changes(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Decimal]:
+        out: dict[tuple[str, str], Decimal] = {}
+        for row in rows:
+            key = (row["period"], row["account_number"])
+            out[key] = out.get(key, ZERO) + row["period_debit"] - row["period_credit"]
+        return {key: value for key, value in out.items() if value}
+
+    old, new = changes(stored), changes(fresh)
+    return {period for period, account in old.keys() | new.keys()
+            if old.get((period, account), ZERO) != new.get((period, account), ZERO)}
+
+
 def conform(row: dict, columns: Iterable[str], key_columns: Iterable[str] = ()) -> dict:
     """``row`` fitted to the store's current columns: unknown ones dropped, missing key columns
     (e.g. a GL key gaining ``subaccount``) set to ``""``, the "no such dimension" value."""
@@ -260,16 +284,4 @@ ROW_MAPPERS: dict[str, Callable[[dict], Any]] = {
     "customer_balances": lambda r: party_balance_row(r, "customer"),
     "supplier_balances": lambda r: party_balance_row(r, "supplier"),
 }
-"""Store data set -> mapper of one record of its stream (``DATASET_STREAMS``)."""
-
-DATASET_STREAMS: dict[str, str] = {
-    "accounts": "accounts",
-    "periods": "periods",
-    "gl_balances": "gl_balances",
-    "journal": "vouchers",
-    "customers": "customers",
-    "suppliers": "suppliers",
-    "customer_balances": "customer_balances",
-    "supplier_balances": "supplier_balances",
-}
-"""Store data set -> the Tripletex stream that feeds it."""
+"""Store data set -> mapper of one record of its stream (see ``datasets.DATASETS``)."""

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from app.tripletex import datasets
 from app.tripletex.errors import MalformedResponse
 from app.tripletex.streams import (
     CustomersStream,
@@ -121,3 +122,21 @@ def test_changed_since_is_sent_as_utc_with_z():
     assert [p["changedSince"] for p in sent] == ["2026-03-01T11:00:00Z"] * 2
     assert [p["isInactive"] for p in sent] == ["false", "true"]
     assert sent[0]["sorting"] == "id" and sent[0]["fields"] == "*,changes"
+
+
+def test_changed_since_reads_only_parties_changed_after_it(make_client, sim):
+    client = make_client()
+    company = client.clients()[0]
+    api = client.company_api(company)
+    books = sim.state.books(company.id)
+    renamed = sorted(books.customers)[2]
+    since = sim.state.now() - dt.timedelta(seconds=5)
+    sim.state.update_party(company.id, "customer", renamed, name="Nytt Navn AS")
+
+    pages = list(datasets.read(api, "customers", since=since))
+    everyone = list(datasets.read(api, "customers"))
+
+    assert [(r["internal_id"], r["name"]) for p in pages for r in p] == [(renamed, "Nytt Navn AS")]
+    assert sum(len(p) for p in everyone) == 10
+    with pytest.raises(ValueError, match="first_day"):
+        list(datasets.read(api, "journal"))

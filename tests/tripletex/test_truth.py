@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from app.tripletex import mapping
+from app.tripletex import datasets, mapping
 from app.tripletex.simulator.control import ground_truth
 from app.tripletex.simulator.state import DEMO_CLIENTS
 
@@ -82,37 +82,24 @@ def test_deleting_a_voucher_removes_it_and_moves_the_balances(make_client, sim):
             dec(q["amount"]) for q in vouchers[0]["postings"] if q["account"]["number"] == number)
 
 
-def _mapped(read) -> dict[str, list]:
-    """Every data set of one company, mapped to store rows, in a comparable order."""
-    out: dict[str, list] = {}
-    for dataset, records in read.items():
-        mapper = mapping.ROW_MAPPERS[dataset]
-        rows = [mapper(r) for r in records]
-        out[dataset] = sorted(rows, key=repr)
-    return out
+def _sorted(pages) -> list:
+    return sorted((row for page in pages for row in page), key=repr)
 
 
-def test_a_full_read_through_the_client_equals_the_ground_truth(make_client, sim):
+def test_a_full_read_of_every_data_set_equals_the_ground_truth(make_client, sim):
     client = make_client()
     company = client.clients()[2]
     api = client.company_api(company)
-    years = {"dateFrom": "2025-01-01", "dateTo": "2027-01-01"}
-
-    read = {
-        "accounts": list(api.stream("accounts", page_size=50).records()),
-        "periods": list(api.stream("periods", page_size=5).records()),
-        "gl_balances": list(api.stream("gl_balances", page_size=7).records(years)),
-        "journal": list(api.stream("vouchers", page_size=10).records(years)),
-        "customers": list(api.stream("customers", page_size=3).records()),
-        "suppliers": list(api.stream("suppliers", page_size=3).records()),
-    }
     truth = ground_truth(sim.state, company.id)
-    expected = {"accounts": truth["accounts"], "periods": truth["periods"],
-                "gl_balances": truth["balances"], "journal": truth["vouchers"],
-                "customers": truth["customers"], "suppliers": truth["suppliers"]}
+    sources = {"accounts": "accounts", "periods": "periods", "gl_balances": "balances",
+               "journal": "vouchers", "customers": "customers", "suppliers": "suppliers"}
 
-    assert _mapped(read) == _mapped(expected)
-    assert len(read["journal"]) == len(sim.state.books(company.id).vouchers) > 50
+    for name, source in sources.items():
+        dataset = datasets.BY_NAME[name]
+        read = _sorted(datasets.read(api, dataset, first_day=dt.date(2025, 1, 1),
+                                     last_day=dt.date(2026, 12, 31), page_size=7))
+        assert read == _sorted([[dataset.to_row(r) for r in truth[source]]]), name
+    assert len(truth["vouchers"]) == len(sim.state.books(company.id).vouchers) > 50
 
 
 def test_customer_balances_are_the_receivable_postings_per_customer(make_client, sim):
@@ -136,3 +123,22 @@ def test_customer_balances_are_the_receivable_postings_per_customer(make_client,
     assert {n: r["begin_balance"] for n, r in rows.items()} == {
         n: before_2026.get(n, Decimal(0)) for n in expected}
     assert {(r["from_period"], r["to_period"]) for r in rows.values()} == {("202601", "202612")}
+
+
+def test_a_deleted_voucher_shows_as_moved_balances_in_its_period_only(make_client, sim):
+    client = make_client()
+    company = client.clients()[1]
+    api = client.company_api(company)
+    years = {"dateFrom": "2025-01-01", "dateTo": "2027-01-01"}
+    stored = [mapping.gl_balance_row(r) for r in api.stream("gl_balances").records(years)]
+    vouchers = list(api.stream("vouchers").records(years))
+    doomed = next(v for v in vouchers if v["date"].startswith("2025-03"))
+
+    sim.state.delete_voucher(company.id, doomed["id"])
+    fresh = [mapping.gl_balance_row(r) for r in api.stream("gl_balances").records(years)]
+
+    assert mapping.periods_with_moved_balances(stored, fresh) == {"202503"}
+    reread = {mapping.voucher_number(v) for v in api.stream("vouchers").records(
+        {"dateFrom": "2025-03-01", "dateTo": "2025-04-01"})}
+    had = {mapping.voucher_number(v) for v in vouchers if v["date"].startswith("2025-03")}
+    assert had - reread == {mapping.voucher_number(doomed)}

@@ -149,11 +149,11 @@ def voucher_number(r: Mapping[str, Any]) -> str:
     return f"id{_required(r, 'id', 'Bilag')}"
 
 
-def _party_number(posting: Mapping[str, Any]) -> str:
-    for field, number in (("customer", "customerNumber"), ("supplier", "supplierNumber")):
-        party = posting.get(field)
-        if isinstance(party, dict) and party.get(number) not in (None, "", 0):
-            return text(party[number], 30)
+def _party_on(posting: Mapping[str, Any]) -> str:
+    for kind in ("customer", "supplier"):
+        party = posting.get(kind)
+        if isinstance(party, dict) and party:
+            return party_number(party, kind)
     return ""
 
 
@@ -182,7 +182,7 @@ def journal_rows(r: dict) -> tuple[dict, list[dict]]:
             "credit": credit,
             "reference_number": text(posting.get("invoiceNumber"), 100),
             "vat_code": text(dig(posting, "vatType.number"), 30),
-            "customer_supplier": _party_number(posting),
+            "customer_supplier": _party_on(posting),
             "source_modified_at": modified,
             "deleted_at": None,
         })
@@ -203,12 +203,18 @@ def journal_rows(r: dict) -> tuple[dict, list[dict]]:
     return batch, lines
 
 
+def party_number(party: Mapping[str, Any], kind: str) -> str:
+    """A customer's or supplier's key: the number the user sees, or its id when it has none."""
+    number = party.get(f"{kind}Number")
+    if number not in (None, "", 0):
+        return text(number, 30)
+    return f"id{_required(party, 'id', 'Kunde/leverandør')}"
+
+
 def party_row(r: dict, kind: str) -> dict:
-    """A customer (``kind="customer"``) or supplier; the number is the one the user sees."""
-    number = r.get(f"{kind}Number")
+    """A customer (``kind="customer"``) or supplier."""
     return {
-        "number": text(number, 30) if number not in (None, "", 0)
-        else f"id{_required(r, 'id', 'Kunde/leverandør')}",
+        "number": party_number(r, kind),
         "internal_id": r.get("id"),
         "name": text(r.get("name"), 300),
         "status": "Inactive" if r.get("isInactive") else "Active",
@@ -221,10 +227,8 @@ def party_row(r: dict, kind: str) -> dict:
 def party_balance_row(r: dict, kind: str) -> dict:
     """A record of ``PartyBalancesStream`` (kind ``customer`` or ``supplier``)."""
     party = r.get(kind) or {}
-    number = party.get(f"{kind}Number")
     return {
-        "party_number": text(number, 30) if number not in (None, "", 0)
-        else f"id{_required(party, 'id', 'Saldo')}",
+        "party_number": party_number(party, kind),
         "party_internal_id": party.get("id"),
         "party_name": text(party.get("name"), 300),
         "from_period": r.get("fromPeriod"),

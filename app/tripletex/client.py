@@ -143,8 +143,6 @@ class TripletexClient:
                 renewed = True
                 token = self.tokens.token(reject=token)
                 continue
-            if response.status_code == 304:
-                return None
             if response.status_code >= 400:
                 raise error_from(response, {401: SessionRejected, 403: AccessDenied}.get(
                     response.status_code, ApiError))

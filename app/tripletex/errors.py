@@ -28,9 +28,12 @@ class TripletexError(Exception):
         developer_message: str | None = None,
         validation: list[dict[str, Any]] | None = None,
         request_id: str | None = None,
+        tripletex_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.tripletex_message = tripletex_message
+        """Tripletex's own words, when the answer carried them (``message`` may be ours)."""
         self.status = status
         self.code = code
         self.developer_message = developer_message
@@ -46,8 +49,8 @@ class TripletexError(Exception):
 
     def detail(self) -> str:
         """Tripletex's message plus its validation messages, e.g. ``Validering feilet.
-        expirationDate: Kan ikke være null.``"""
-        parts = [self.message] if self.message else []
+        expirationDate: Kan ikke være null.`` ("" when Tripletex said nothing)."""
+        parts = [self.tripletex_message] if self.tripletex_message else []
         for item in self.validation:
             field, text = item.get("field"), item.get("message")
             if text:

@@ -89,6 +89,10 @@ class HttpClient:
         self.rate_limit = RateLimitStatus()
         self.calls = 0
 
+    def _count(self) -> None:
+        with self._lock:
+            self.calls += 1
+
     def _observe(self, headers: Mapping[str, str]) -> None:
         remaining = _number(headers, "X-Rate-Limit-Remaining")
         if remaining is None:
@@ -139,7 +143,7 @@ class HttpClient:
                     headers={"Accept": "application/json"},
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
-                self.calls += 1
+                self._count()
                 failures += 1
                 log.warning("%s %s failed (%s), attempt %d", method, path, type(exc).__name__,
                             failures)
@@ -149,7 +153,7 @@ class HttpClient:
                     ) from exc
                 self.sleep(policy.backoff(failures, self.rng))
                 continue
-            self.calls += 1
+            self._count()
             self._observe(response.headers)
             status = response.status_code
             log.debug("%s %s %s -> %d", method, path, dict(params or {}) if log_params else "",
@@ -181,7 +185,8 @@ class HttpClient:
 
 def _fields(response: requests.Response, default: str) -> dict[str, Any]:
     fields = parse_error_body(response.content)
-    fields["message"] = fields.get("message") or default
+    fields["tripletex_message"] = fields.get("message") or None
+    fields["message"] = fields["tripletex_message"] or default
     return fields
 
 

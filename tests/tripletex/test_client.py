@@ -154,3 +154,14 @@ def test_429_without_retry_after_backs_off_and_gives_up_throttled(make_client, s
     assert caught.value.status == 429
     assert client.rate_limit.throttled == 4  # the first answer and three retries
     assert "begrenser" in caught.value.user_message
+
+
+def test_a_transport_failure_does_not_pretend_tripletex_said_it(make_client, sim):
+    client = make_client(read_timeout=0.2)
+    client.who_am_i()
+    sim.state.set_faults(timeout_calls=3, timeout_seconds=0.5)
+
+    with pytest.raises(TripletexUnavailable) as caught:
+        client.who_am_i()
+    assert caught.value.status is None and "ReadTimeout" in caught.value.message
+    assert caught.value.user_message == "Tripletex svarer ikke akkurat nå. Vi prøver igjen senere."

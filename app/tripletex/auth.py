@@ -74,6 +74,12 @@ class SessionTokens:
     def __repr__(self) -> str:  # never the tokens themselves
         return f"SessionTokens(expires={self._session and self._session.expiration_date})"
 
+    @property
+    def expires_at(self) -> dt.datetime | None:
+        """When the current session dies (None before the first mint)."""
+        session = self._session
+        return session.expires_at if session else None
+
     def token(self, reject: str | None = None) -> str:
         """The session token to use; a new one when it is about to expire or after a 401
         on ``reject`` (a token another thread already replaced is not minted twice)."""

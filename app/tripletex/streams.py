@@ -98,6 +98,8 @@ class Stream:
     name: ClassVar[str]
     path: ClassVar[str]
     primary_key: ClassVar[str] = "id"
+    sorting: ClassVar[str] = "id"
+    """Pinned so offsets stay stable while paging (the default order is undocumented)."""
     params: ClassVar[frozenset[str]] = frozenset()
     """Filters this endpoint understands; anything else is refused locally."""
     required: ClassVar[frozenset[str]] = frozenset()
@@ -134,7 +136,7 @@ class Stream:
             raise InvalidParameters("dateTo is exclusive and must be after dateFrom")
         if self.fields:
             result["fields"] = self.fields
-        result["sorting"] = self.primary_key
+        result["sorting"] = self.sorting
         return result
 
     def pages(self, params: Mapping[str, Any] | None = None, *,
@@ -185,7 +187,8 @@ class GLBalancesStream(Stream):
                         "includeActiveAccountsWithoutMovements"})
     required = frozenset({"dateFrom", "dateTo"})
     fields = "*,account(id,number,name,type)"
-    primary_key = "account"  # the report has no row id; sorting by account keeps pages stable
+    primary_key = "account.id"
+    sorting = "account.number"  # the report's rows have no id of their own
 
     def pages(self, params: Mapping[str, Any] | None = None, *,
               since: dt.datetime | None = None) -> Iterator[Page]:

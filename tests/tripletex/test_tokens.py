@@ -27,7 +27,7 @@ def test_session_is_renewed_before_its_midnight_expiry(make_client, sim):
     client = make_client(now=clock)
     client.who_am_i()
     first = client.tokens.token()
-    expires = client.tokens._session.expires_at  # noqa: SLF001 - the figure under test
+    expires = client.tokens.expires_at
 
     # Two and a half hours before the session dies (for the client and the simulator alike).
     step = (expires - dt.timedelta(minutes=150)) - clock.value

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import responses
 
+from app.tripletex.client import TripletexClient
 from app.tripletex.errors import (
     AccessDenied,
+    ConsumerTokenRejected,
     KeyRejected,
     Throttled,
     TripletexUnavailable,
@@ -165,3 +168,16 @@ def test_a_transport_failure_does_not_pretend_tripletex_said_it(make_client, sim
         client.who_am_i()
     assert caught.value.status is None and "ReadTimeout" in caught.value.message
     assert caught.value.user_message == "Tripletex svarer ikke akkurat nå. Vi prøver igjen senere."
+
+
+def test_a_refused_consumer_token_is_an_operator_problem_not_the_customers():
+    with responses.RequestsMock() as mocked:
+        mocked.put("https://tripletex.test/v2/token/session/:create", status=403, json={
+            "status": 403, "code": 9000, "message": "Ingen tilgang.", "requestId": "r"})
+        client = TripletexClient(consumer_token="feil", employee_token="nokkel",
+                                 api_url="https://tripletex.test/v2")
+        with pytest.raises(ConsumerTokenRejected) as caught:
+            client.who_am_i()
+
+    assert caught.value.user_message.startswith("Tilkoblingen til Tripletex er feil satt opp")
+    assert "Ingen tilgang." in caught.value.user_message

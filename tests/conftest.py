@@ -1,8 +1,17 @@
-"""Shared fixtures: an app on a fresh SQLite file, a client that logs in, PostgreSQL when asked."""
+"""Shared fixtures: an app on a fresh SQLite file, a client that logs in, PostgreSQL when asked.
 
+The schema is built once per test process (one per xdist worker) and each test gets a cheap
+fresh copy: SQLite tests a copy of a template file, PostgreSQL tests the worker's own schema
+emptied by one TRUNCATE.
+"""
+
+import atexit
 import os
 import re
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -23,11 +32,34 @@ def csrf_token_from(html: str) -> str:
     return next(group for group in match.groups() if group)
 
 
+_sqlite_template: Path | None = None
+
+
+def sqlite_database(path: Path) -> str:
+    """The URI of a new SQLite database at `path` holding the whole, empty schema.
+
+    `create_all` runs once per process into a template that each call copies; a copy costs
+    a fraction of building the tables again.
+    """
+    global _sqlite_template
+    if _sqlite_template is None:
+        folder = Path(tempfile.mkdtemp(prefix="erp-schema-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = folder / "template.db"
+        builder = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{template}")
+        with builder.app_context():
+            db.create_all()
+            db.session.remove()
+            # Closing the last connection checkpoints the WAL into the file we copy.
+            db.engine.dispose()
+        _sqlite_template = template
+    shutil.copyfile(_sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture
 def app(tmp_path):
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'test.db'}")
-    with app.app_context():
-        db.create_all()
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=sqlite_database(tmp_path / "test.db"))
     yield app
     with app.app_context():
         db.session.remove()
@@ -94,16 +126,57 @@ def _require_postgres() -> None:
         pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}")
 
 
+def _schema_url(schema: str) -> str:
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def _postgres_worker_schema(worker_id):
+    """This process's own PostgreSQL schema with every table, built once; dropped at the end."""
+    _require_postgres()
+    schema = f"w_{worker_id}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    builder = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=_schema_url(schema))
+    with builder.app_context():
+        db.create_all()
+        tables = ", ".join(f'"{schema}"."{table.name}"' for table in db.metadata.sorted_tables)
+        db.session.remove()
+        db.engine.dispose()
+    yield schema, f"TRUNCATE {tables} RESTART IDENTITY CASCADE"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
 @pytest.fixture
-def postgres_url():
-    """A fresh, empty PostgreSQL schema for one test; dropped afterwards."""
+def postgres_url(_postgres_worker_schema):
+    """A PostgreSQL schema for this test alone: every table there, no rows.
+
+    Threads, subprocess workers and `pg_app` given this URL all see the same database.
+    """
+    _require_postgres()
+    schema, truncate = _postgres_worker_schema
+    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        # A connection a previous test leaked would block TRUNCATE forever: fail instead.
+        conn.execute(text("SET lock_timeout = '10s'"))
+        conn.execute(text(truncate))
+    engine.dispose()
+    return _schema_url(schema)
+
+
+@pytest.fixture
+def empty_postgres_url():
+    """A fresh PostgreSQL schema without tables (for migrations); dropped afterwards."""
     _require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    yield _schema_url(schema)
     with admin.connect() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
@@ -112,8 +185,6 @@ def postgres_url():
 @pytest.fixture
 def pg_app(postgres_url):
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=postgres_url)
-    with app.app_context():
-        db.create_all()
     yield app
     with app.app_context():
         db.session.remove()

@@ -26,5 +26,5 @@ def test_sqlite_migrations_match_the_models(tmp_path):
     assert _diff_after_upgrade(f"sqlite:///{tmp_path / 'm.db'}") == []
 
 
-def test_postgres_migrations_match_the_models(postgres_url):
-    assert _diff_after_upgrade(postgres_url) == []
+def test_postgres_migrations_match_the_models(empty_postgres_url):
+    assert _diff_after_upgrade(empty_postgres_url) == []

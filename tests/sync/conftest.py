@@ -30,6 +30,7 @@ from app.visma.simulator import SimulatorConfig
 from app.visma.simulator.state import DEMO_PASSWORD, DEMO_USER
 from app.visma.simulator.testing import RunningSimulator, start_simulator
 from config import TestConfig
+from tests.conftest import sqlite_database
 
 ACTOR = Actor.system("test")
 REDIRECT = "http://127.0.0.1:9/visma/callback"
@@ -174,7 +175,6 @@ def _csrf(html: str) -> str:
 
 def make_env(tmp_path, sim: RunningSimulator, **config) -> SyncEnv:
     options = {
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'sync.db'}",
         "VISMA_CONNECT_URL": sim.url,
         "VISMA_API_URL": sim.api_url,
         "VISMA_BACKOFF_SECONDS": 0.01,
@@ -182,9 +182,11 @@ def make_env(tmp_path, sim: RunningSimulator, **config) -> SyncEnv:
         "VISMA_MAX_WAIT_SECONDS": 5,
     }
     options.update(config)
+    if "SQLALCHEMY_DATABASE_URI" not in options:
+        options["SQLALCHEMY_DATABASE_URI"] = sqlite_database(tmp_path / "sync.db")
     app = create_app(TestConfig, **options)
     with app.app_context():
-        db.create_all()
+        db.create_all()  # a no-op on the prepared databases; builds any other one
     return SyncEnv(app, sim)
 
 

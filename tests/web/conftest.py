@@ -16,6 +16,7 @@ from app.db_types import utcnow
 from app.extensions import db
 from app.integrations.models import Client, Integration, IntegrationStatus
 from app.orgnr import is_valid_orgnr
+from tests.conftest import sqlite_database
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -110,7 +111,7 @@ def sim_app(tmp_path, simulator):
 
     app = create_app(
         TestConfig,
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'sim.db'}",
+        SQLALCHEMY_DATABASE_URI=sqlite_database(tmp_path / "sim.db"),
         VISMA_CONNECT_URL=simulator.url,
         VISMA_API_URL=simulator.api_url,
         VISMA_CLIENT_ID=simulator.client_id,
@@ -118,7 +119,6 @@ def sim_app(tmp_path, simulator):
         VISMA_SIMULATOR=True,
     )
     with app.app_context():
-        db.create_all()
         from app.demo.seed import seed_demo
 
         seed_demo()
@@ -157,7 +157,7 @@ def live_app(tmp_path, simulator):
 
     app = create_app(
         TestConfig,
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'live.db'}",
+        SQLALCHEMY_DATABASE_URI=sqlite_database(tmp_path / "live.db"),
         VISMA_CONNECT_URL=simulator.url,
         VISMA_API_URL=simulator.api_url,
         VISMA_CLIENT_ID=simulator.client_id,
@@ -167,7 +167,6 @@ def live_app(tmp_path, simulator):
         WORKER_POLL_SECONDS=0.3,
     )
     with app.app_context():
-        db.create_all()
         seed_demo()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)

@@ -30,8 +30,10 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "Could not install chromium: browser tests will be skipped."; }
 
+# In parallel, one process per core (each builds the schema once); worksteal keeps both
+# busy to the end although a few tests take seconds. A single folder: $(BIN)/pytest tests/api
 test: $(STAMP) browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

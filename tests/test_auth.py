@@ -3,8 +3,8 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.customers.models import Customer
 from app.extensions import db
-from app.integrations.models import Client, Integration
 from tests.conftest import csrf_token_from
+from tests.factories import ClientFactory
 
 
 def test_login_page_is_norwegian(client):
@@ -86,12 +86,10 @@ def test_session_cookie_is_httponly_and_lax(auth):
 def _other_customers_objects(app):
     with app.app_context():
         other = db.session.scalar(select(Customer).where(Customer.name == "Annen Kunde AS"))
-        integration = Integration(customer_id=other.id, description="Annen")
-        db.session.add(integration)
-        db.session.flush()
-        db.session.add(Client(integration_id=integration.id, external_id="t-1", name="Hemmelig AS"))
+        client = ClientFactory(integration__customer=other, integration__description="Annen",
+                               name="Hemmelig AS")
         db.session.commit()
-        return integration.id
+        return client.integration_id
 
 
 def test_customer_gets_404_for_another_customers_integration(auth, client, app):

@@ -7,15 +7,14 @@ from app.customers.models import Customer
 from app.db_types import token_cipher
 from app.extensions import db
 from app.integrations.models import Client, Integration
+from tests.factories import ClientFactory, IntegrationFactory
 
 TOKEN = {"access_token": "eyJ-access-SECRET", "refresh_token": "refresh-SECRET-123", "expires_at": 1}
 
 
 def test_tokens_are_encrypted_at_rest(app):
     with app.app_context():
-        customer = Customer(name="Kryptert AS")
-        integration = Integration(customer=customer, token=TOKEN)
-        db.session.add(integration)
+        integration = IntegrationFactory(customer__name="Kryptert AS", token=TOKEN)
         db.session.commit()
         raw = db.session.execute(
             text("SELECT token FROM integration WHERE id = :id"), {"id": integration.id}
@@ -28,8 +27,7 @@ def test_tokens_are_encrypted_at_rest(app):
 
 def test_token_under_a_rotated_away_key_reads_as_none(app):
     with app.app_context():
-        integration = Integration(customer=Customer(name="Rotert AS"), token=TOKEN)
-        db.session.add(integration)
+        integration = IntegrationFactory(customer__name="Rotert AS", token=TOKEN)
         db.session.commit()
         app.config["TOKEN_ENCRYPTION_KEY"] = "2ZMsG4Ac2KxbXU9PZoRFeJ-zjKo3Xe7a2EwnsMkRKZ4="
         db.session.expire_all()
@@ -56,21 +54,15 @@ def test_naive_datetimes_are_refused(app):
 
 def test_one_client_per_source_id_per_integration(app):
     with app.app_context():
-        integration = Integration(customer=Customer(name="Unik AS"))
-        db.session.add(integration)
-        db.session.flush()
-        db.session.add(Client(integration_id=integration.id, external_id="t1", name="A"))
-        db.session.add(Client(integration_id=integration.id, external_id="t1", name="B"))
+        integration = IntegrationFactory(customer__name="Unik AS")
+        ClientFactory(integration=integration, external_id="t1", name="A")
         with pytest.raises(Exception, match="UNIQUE"):
-            db.session.commit()
+            ClientFactory(integration=integration, external_id="t1", name="B")
 
 
 def test_deleting_an_integration_removes_its_clients(app):
     with app.app_context():
-        integration = Integration(customer=Customer(name="Slett AS"))
-        db.session.add(integration)
-        db.session.flush()
-        db.session.add(Client(integration_id=integration.id, external_id="t1", name="A"))
+        ClientFactory(integration__customer__name="Slett AS", external_id="t1", name="A")
         db.session.commit()
         db.session.execute(text("DELETE FROM integration"))
         db.session.commit()

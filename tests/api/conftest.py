@@ -6,9 +6,9 @@ import pytest
 
 from app.api.operations import create_api_key
 from app.audit.operations import Actor
-from app.customers.models import Customer
 from app.extensions import db
-from app.integrations.models import Client, Integration, IntegrationStatus
+from app.integrations.models import IntegrationStatus
+from tests.factories import ClientFactory, IntegrationFactory
 
 
 @dataclass
@@ -28,40 +28,20 @@ def world(app) -> World:
             ("a", "Kunde A AS", "974760673"),
             ("b", "Kunde B AS", "923609016"),
         ):
-            customer = Customer(name=name, orgnr=orgnr)
-            integration = Integration(
-                customer=customer, status=IntegrationStatus.CONNECTED, description=f"Visma {label}"
+            integration = IntegrationFactory(
+                customer__name=name, customer__orgnr=orgnr,
+                status=IntegrationStatus.CONNECTED, description=f"Visma {label}",
             )
-            db.session.add_all([customer, integration])
-            db.session.flush()
-            ids[label] = (customer, integration)
+            ids[label] = (integration.customer, integration)
         clients = [
-            Client(
-                integration=ids["a"][1],
-                external_id="t-a1",
-                name="A1 Regnskap AS",
-                orgnr="974760673",
-                orgnr_valid=True,
-                active=True,
-            ),
-            Client(
-                integration=ids["a"][1],
-                external_id="t-a2",
-                name="A2 Holding AS",
-                orgnr="923609016",
-                orgnr_valid=True,
-                active=False,
-            ),
-            Client(
-                integration=ids["b"][1],
-                external_id="t-b1",
-                name="B1 Drift AS",
-                orgnr="910000000",
-                orgnr_valid=False,
-                active=True,
-            ),
+            ClientFactory(integration=ids["a"][1], external_id="t-a1", name="A1 Regnskap AS",
+                          orgnr="974760673", active=True),
+            ClientFactory(integration=ids["a"][1], external_id="t-a2", name="A2 Holding AS",
+                          orgnr="923609016", active=False),
+            ClientFactory(integration=ids["b"][1], external_id="t-b1", name="B1 Drift AS",
+                          orgnr="910000000", active=True),
         ]
-        db.session.add_all(clients)
+        assert [c.orgnr_valid for c in clients] == [True, True, False]
         db.session.commit()
         return World(ids["a"][0].id, ids["b"][0].id, *(c.id for c in clients))
 

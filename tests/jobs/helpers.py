@@ -4,22 +4,19 @@ import time
 
 from sqlalchemy import func, insert, select
 
-from app.customers.models import Customer
 from app.extensions import db
-from app.integrations.models import Client, Integration, IntegrationStatus
+from app.integrations.models import Client, IntegrationStatus
 from app.jobs.models import RunStatus, SyncRun
 from app.jobs.queue import claim_next
 from app.jobs.worker import execute_claim
+from tests.factories import IntegrationFactory
 
 
 def make_integration(name, clients=0, *, status=IntegrationStatus.CONNECTED, active=True,
                      next_sync_at=None):
     """A customer with one integration and ``clients`` clients (bulk-inserted); returns
     (integration_id, [client ids])."""
-    customer = Customer(name=name)
-    integration = Integration(customer=customer, status=status, description=name)
-    db.session.add(integration)
-    db.session.flush()
+    integration = IntegrationFactory(customer__name=name, status=status, description=name)
     if clients:
         db.session.execute(
             insert(Client),

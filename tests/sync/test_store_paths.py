@@ -11,10 +11,9 @@ from sqlalchemy import select
 
 from app.accounting import store
 from app.accounting.models import JournalBatch, JournalLine
-from app.customers.models import Customer
 from app.extensions import db
-from app.integrations.models import Client, Integration
 from app.sync import mapping
+from tests.factories import ClientFactory
 
 RECORDS = [
     {"batchNumber": "0000001", "module": "GL", "status": "Posted", "financialPeriod": "202501",
@@ -49,14 +48,8 @@ def store_app(request):
 
 
 def _client() -> int:
-    owner = Customer(name="Lagring AS")
-    db.session.add(owner)
-    db.session.flush()
-    integration = Integration(customer_id=owner.id, description="")
-    db.session.add(integration)
-    db.session.flush()
-    client = Client(integration_id=integration.id, external_id="tenant-store", name="Lagring")
-    db.session.add(client)
+    client = ClientFactory(integration__customer__name="Lagring AS",
+                           external_id="tenant-store", name="Lagring")
     db.session.commit()
     return client.id
 

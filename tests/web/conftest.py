@@ -14,9 +14,9 @@ from sqlalchemy import select
 from app.customers.models import Customer
 from app.db_types import utcnow
 from app.extensions import db
-from app.integrations.models import Client, Integration, IntegrationStatus
-from app.orgnr import is_valid_orgnr
+from app.integrations.models import Integration, IntegrationStatus
 from tests.conftest import sqlite_database
+from tests.factories import ClientFactory, IntegrationFactory
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -37,31 +37,24 @@ def make_integration(
     description: str = "",
 ) -> Integration:
     """An integration with clients (name, orgnr, active) as a refresh would have left it."""
-    integration = Integration(
-        customer_id=customer_id(customer),
+    integration = IntegrationFactory(
+        customer=db.session.get(Customer, customer_id(customer)),
         description=description,
         status=status,
+        connected=status == IntegrationStatus.CONNECTED,
         authorized_by_name="Demo Bruker",
         authorized_by_email="demo@visma.test",
         authorized_at=utcnow(),
         clients_refreshed_at=utcnow() if clients is not None else None,
-        token={"access_token": "a", "refresh_token": "r", "expires_at": 4_000_000_000}
-        if status == IntegrationStatus.CONNECTED else None,
-        token_refreshed_at=utcnow() if status == IntegrationStatus.CONNECTED else None,
     )
-    db.session.add(integration)
-    db.session.flush()
     for index, (name, orgnr, active) in enumerate(clients or []):
-        db.session.add(
-            Client(
-                integration_id=integration.id,
-                external_id=f"tenant-{integration.id}-{index}",
-                name=name,
-                orgnr=orgnr,
-                orgnr_valid=is_valid_orgnr(orgnr),
-                active=active,
-                is_new=not active,
-            )
+        ClientFactory(
+            integration=integration,
+            external_id=f"tenant-{integration.id}-{index}",
+            name=name,
+            orgnr=orgnr,
+            active=active,
+            is_new=not active,
         )
     db.session.commit()
     return integration

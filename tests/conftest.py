@@ -157,7 +157,6 @@ def postgres_url(_postgres_worker_schema):
 
     Threads, subprocess workers and `pg_app` given this URL all see the same database.
     """
-    _require_postgres()
     schema, truncate = _postgres_worker_schema
     engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:

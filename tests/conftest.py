@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from app import create_app
 from app.demo.seed import seed_demo
 from app.extensions import db
+from app.integrations.visma import EXTENSION_KEY as VISMA_CLIENT_KEY
 from config import TestConfig
 
 CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -57,9 +58,45 @@ def sqlite_database(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+class _ReusedApp:
+    """One app per test process, handed to each test as if new.
+
+    Building the app (800 URL rules, most of them the admin's) costs more than most tests, so
+    the `app` fixture builds it once; before each test its database file is replaced by a
+    fresh copy of the template, its config restored and its cached Visma client dropped.
+    """
+
+    app = None
+    config: dict = {}
+    path: Path
+
+    @classmethod
+    def fresh(cls):
+        if cls.app is None:
+            folder = Path(tempfile.mkdtemp(prefix="erp-app-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            cls.path = folder / "test.db"
+            cls.app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=sqlite_database(cls.path))
+            cls.config = dict(cls.app.config)
+            return cls.app
+        cls.app.config.clear()
+        cls.app.config.update(cls.config)
+        client = cls.app.extensions.pop(VISMA_CLIENT_KEY, None)
+        if client is not None:
+            client.close()
+        for leftover in (f"{cls.path}-wal", f"{cls.path}-shm"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        # A new file (not the old one rewritten): a connection some thread still holds keeps
+        # the old file and cannot touch the next test's data.
+        sqlite_database(cls.path.with_suffix(".new"))
+        os.replace(cls.path.with_suffix(".new"), cls.path)
+        return cls.app
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=sqlite_database(tmp_path / "test.db"))
+def app():
+    app = _ReusedApp.fresh()
     yield app
     with app.app_context():
         db.session.remove()

@@ -162,7 +162,8 @@ def live_app(tmp_path, simulator):
     with app.app_context():
         seed_demo()
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="live-app", daemon=True)
     thread.start()
     worker = start_worker(app)
     try:

@@ -1,8 +1,8 @@
 """Shared fixtures: an app on a fresh SQLite file, a client that logs in, PostgreSQL when asked.
 
-The schema is built once per test process (one per xdist worker) and each test gets a cheap
-fresh copy: SQLite tests a copy of a template file, PostgreSQL tests the worker's own schema
-emptied by one TRUNCATE.
+The app and the schema are built once per test process (one per xdist worker) and each test
+gets a cheap fresh copy: SQLite tests a copy of a template file, PostgreSQL tests the worker's
+own schema emptied by one TRUNCATE.
 """
 
 import atexit
@@ -64,6 +64,8 @@ class _ReusedApp:
     Building the app (800 URL rules, most of them the admin's) costs more than most tests, so
     the `app` fixture builds it once; before each test its database file is replaced by a
     fresh copy of the template, its config restored and its cached Visma client dropped.
+    A test that needs an app of its own (other config at build time, extra routes) calls
+    `create_app` itself.
     """
 
     app = None

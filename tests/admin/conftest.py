@@ -11,9 +11,10 @@ from app.customers.models import Customer
 from app.db_types import utcnow
 from app.extensions import db
 from app.integrations import operations
-from app.integrations.models import Client, IntegrationStatus
-from app.jobs.models import RunKind, RunStatus, SyncRun
+from app.integrations.models import IntegrationStatus
+from app.jobs.models import RunKind, RunStatus
 from tests.conftest import csrf_token_from
+from tests.factories import ClientFactory, RunFactory
 
 SECRET_ACCESS = "SUPERHEMMELIG-ACCESS-TOKEN-7f3a9c"
 SECRET_REFRESH = "SUPERHEMMELIG-REFRESH-TOKEN-b81d22"
@@ -42,30 +43,25 @@ def world(app, demo):
         integration.authorized_by_email = "kari@regnskap.test"
         now = utcnow()
         clients = [
-            Client(integration=integration, external_id=f"t-{n}", name=f"Firma {n} AS",
-                   orgnr="974760673" if n == 0 else f"91234567{n}", active=n < 3,
-                   reachable=n != 5, is_new=False,
-                   last_sync_at=now - timedelta(days=n) if n != 4 else None,
-                   data_as_of=now - timedelta(days=n) if n != 4 else None,
-                   last_sync_result="succeeded" if n != 4 else None)
+            ClientFactory(integration=integration, external_id=f"t-{n}", name=f"Firma {n} AS",
+                          orgnr="974760673" if n == 0 else f"91234567{n}", orgnr_valid=False,
+                          active=n < 3, reachable=n != 5, is_new=False,
+                          last_sync_at=now - timedelta(days=n) if n != 4 else None,
+                          data_as_of=now - timedelta(days=n) if n != 4 else None,
+                          last_sync_result="succeeded" if n != 4 else None)
             for n in range(6)
         ]
-        db.session.add_all(clients)
-        db.session.flush()
-        failed = SyncRun(kind=RunKind.FULL_SYNC, integration_id=integration.id,
-                         client_id=clients[0].id, requested_by="scheduler", trigger="schedule",
-                         status=RunStatus.FAILED, created_at=now - timedelta(hours=1),
-                         started_at=now - timedelta(minutes=59), finished_at=now - timedelta(minutes=55),
-                         attempts=3, max_attempts=3, progress_done=4, progress_total=9,
-                         current_step="Henter posteringer",
-                         counts={"accounts": 312, "journal_lines": 2000},
-                         warnings=[{"check": "batch_balanced", "detail": "Bilag 17 går ikke i null"}],
-                         error_message="Visma.net svarte 429: for mange forespørsler (Retry-After 120 s).")
-        queued = SyncRun(kind=RunKind.INCREMENTAL_SYNC, integration_id=integration.id,
-                         client_id=clients[1].id, requested_by="scheduler", trigger="schedule",
-                         status=RunStatus.QUEUED, active_key=f"incremental_sync:c{clients[1].id}",
-                         created_at=now - timedelta(minutes=10))
-        db.session.add_all([failed, queued])
+        failed = RunFactory(
+            kind=RunKind.FULL_SYNC, client=clients[0], status=RunStatus.FAILED,
+            created_at=now - timedelta(hours=1), started_at=now - timedelta(minutes=59),
+            finished_at=now - timedelta(minutes=55), attempts=3, max_attempts=3,
+            progress_done=4, progress_total=9, current_step="Henter posteringer",
+            counts={"accounts": 312, "journal_lines": 2000},
+            warnings=[{"check": "batch_balanced", "detail": "Bilag 17 går ikke i null"}],
+            error_message="Visma.net svarte 429: for mange forespørsler (Retry-After 120 s).")
+        queued = RunFactory(kind=RunKind.INCREMENTAL_SYNC, client=clients[1],
+                            status=RunStatus.QUEUED, active_key=f"incremental_sync:c{clients[1].id}",
+                            created_at=now - timedelta(minutes=10))
         db.session.commit()
         w = World()
         w.customer_id = customer.id

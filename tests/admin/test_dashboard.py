@@ -8,8 +8,9 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.db_types import utcnow
 from app.extensions import db
-from app.integrations.models import Integration, IntegrationStatus
-from app.jobs.models import RunKind, RunStatus, SchedulerJob, SyncRun
+from app.integrations.models import Client, Integration, IntegrationStatus
+from app.jobs.models import RunKind, RunStatus, SchedulerJob
+from tests.factories import RunFactory
 
 
 def figure(page: str, name: str) -> str:
@@ -22,12 +23,11 @@ def test_figures(app, client, world, operator):
         integration.status = IntegrationStatus.REAUTHORIZATION_REQUIRED
         integration.status_message = "Refresh-tokenet er utløpt."
         old = utcnow() - timedelta(days=3)
-        db.session.add(SyncRun(kind=RunKind.FULL_SYNC, integration_id=world.integration_id,
-                               client_id=world.client_ids[2], requested_by="x", status=RunStatus.FAILED,
-                               created_at=old, finished_at=old, error_message="Gammel feil"))
-        db.session.add(SyncRun(kind=RunKind.TEST_DATA, integration_id=world.integration_id,
-                               client_id=world.client_ids[2], requested_by="x", status=RunStatus.RUNNING,
-                               active_key="t:1", started_at=utcnow()))
+        third = db.session.get(Client, world.client_ids[2])
+        RunFactory(kind=RunKind.FULL_SYNC, client=third, status=RunStatus.FAILED,
+                   created_at=old, finished_at=old, error_message="Gammel feil")
+        RunFactory(kind=RunKind.TEST_DATA, client=third, status=RunStatus.RUNNING,
+                   active_key="t:1", started_at=utcnow())
         db.session.commit()
     page = client.get("/admin/").text
     assert figure(page, "integrations-reauthorization_required") == "1"

@@ -171,10 +171,11 @@ def _schema_url(schema: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def _postgres_worker_schema(worker_id):
+def _postgres_worker_schema():
     """This process's own PostgreSQL schema with every table, built once; dropped at the end."""
     _require_postgres()
-    schema = f"w_{worker_id}_{uuid.uuid4().hex[:8]}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    schema = f"w_{worker}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))

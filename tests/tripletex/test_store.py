@@ -8,12 +8,11 @@ import pytest
 
 from app.accounting import store
 from app.accounting.models import SYNCED_MODELS, JournalBatch, JournalLine
-from app.customers.models import Customer
 from app.extensions import db
-from app.integrations.models import Client, Integration
 from app.sync import checks
 from app.tripletex import mapping
 from app.tripletex.simulator.control import ground_truth
+from tests.factories import ClientFactory
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -23,16 +22,10 @@ def stored(app, sim_state):
     """One Tripletex company's ground truth, mapped and written into the store."""
     truth = ground_truth(sim_state, sim_state.company_id("Nordkapp Bakeri AS"))
     with app.app_context():
-        owner = Customer(name="Byrå AS")
-        db.session.add(owner)
-        db.session.flush()
-        integration = Integration(customer_id=owner.id, system="tripletex")
-        db.session.add(integration)
-        db.session.flush()
-        client = Client(integration_id=integration.id, external_id=str(truth["company"]["id"]),
-                        name=truth["company"]["name"])
-        db.session.add(client)
-        db.session.flush()
+        client = ClientFactory(integration__customer__name="Byrå AS",
+                               integration__system="tripletex",
+                               external_id=str(truth["company"]["id"]),
+                               name=truth["company"]["name"])
         sources = {"accounts": "accounts", "periods": "periods", "gl_balances": "balances",
                    "customers": "customers", "suppliers": "suppliers"}
         for dataset, source in sources.items():

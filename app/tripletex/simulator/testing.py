@@ -68,7 +68,8 @@ def start_simulator(config: SimulatorConfig | None = None) -> RunningSimulator:
     state = SimulatorState(config)
     app = create_simulator_app(state=state)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="tripletex-simulator",
-                              daemon=True)
+    # A short poll interval: stop() returns within it (serve_forever's default is half a second).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="tripletex-simulator", daemon=True)
     thread.start()
     return RunningSimulator(f"http://127.0.0.1:{server.server_port}", app, state, server, thread)

@@ -19,6 +19,7 @@ def create_app(
     register_config(app, config_class or config_from_environment(), overrides)
     register_logging(app)
     register_extensions(app)
+    register_jobs(app)
     register_blueprints(app)
     # The admin panel reuses the login manager and the blueprints' templates.
     register_admin(app)
@@ -105,6 +106,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(integrations_bp)
     app.register_blueprint(api_bp)
+
+
+def register_jobs(app: Flask) -> None:
+    """The queue runs the sync package's run kinds; a run's end updates the client's schedule.
+
+    Wired here so that ``app.jobs`` imports neither package above it.
+    """
+    from app.integrations import schedule
+    from app.jobs.executor import RunHooks, init_app
+    from app.sync import execute_run
+
+    init_app(app, RunHooks(executor=execute_run, after_success=schedule.after_run_succeeded,
+                           after_failure=schedule.after_run_failed))
 
 
 def register_admin(app: Flask) -> None:

@@ -1,6 +1,6 @@
 """Klienter: find a client in seconds, see how its syncs went, act on one or thousands."""
 
-from flask import flash
+from flask import flash, redirect, url_for
 from flask_admin.actions import action
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
@@ -11,7 +11,7 @@ from app.admin.security import OperatorModelView, flash_bulk
 from app.audit.operations import Actor
 from app.integrations import operations
 from app.integrations.models import Client, Integration
-from app.integrations.presenters import SYNC_RESULT_LABELS
+from app.integrations.presenters import SYNC_RESULT_LABELS, bulk_message
 from app.jobs.models import RUN_KIND_LABELS, RunKind
 
 # The bulk and row actions that queue a run, with the label the customer page uses.
@@ -19,7 +19,6 @@ RUN_ACTIONS = {
     "sync": RunKind.INCREMENTAL_SYNC,
     "full_sync": RunKind.FULL_SYNC,
     "test_data": RunKind.TEST_DATA,
-    "delete_old_accounts": RunKind.DELETE_OLD_ACCOUNTS,
 }
 ROW_LABELS = {
     "activate": "Aktiver",
@@ -31,7 +30,6 @@ ROW_LABELS = {
 }
 ROW_CONFIRM = {
     "deactivate": "Deaktivere klienten? Data som er hentet, beholdes.",
-    "delete_old_accounts": "Slette kontoer Sticos har for klienten som ikke lenger finnes i Visma.net?",
 }
 
 DETAIL_COLUMNS = (
@@ -161,9 +159,16 @@ class ClientView(OperatorModelView):
         self._request_runs("test_data", ids)
 
     @action("delete_old_accounts", "Slett gamle kontoer",
-            "Slette kontoer Sticos har for de valgte klientene som ikke lenger finnes i Visma.net?")
+            "Finne kontoer Sticos har for de valgte klientene som ikke lenger finnes i "
+            "Visma.net? Du ser dem og velger hvilke som slettes før noe slettes.")
     def action_delete_old_accounts(self, ids):
-        self._request_runs("delete_old_accounts", ids)
+        """The same rule as the customer page: a queued preview per client, then exact ids."""
+        result = operations.request_runs_for_clients(
+            RunKind.PREVIEW_OLD_ACCOUNTS, self.selection(ids), actor=Actor.current())
+        flash(bulk_message(ROW_LABELS["delete_old_accounts"], result)
+              + " Velg kontoene som skal slettes når forhåndsvisningene er ferdige.", "success")
+        return redirect(url_for("runs_admin.old_accounts_view",
+                                klienter=",".join(map(str, result.client_ids[:500]))))
 
 
 __all__ = ["ClientView", "RUN_ACTIONS", "RUN_KIND_LABELS"]

@@ -17,7 +17,14 @@ from app.extensions import db
 from app.integrations import operations
 from app.integrations.models import Client, Integration
 from app.integrations.presenters import counts_text
-from app.jobs.models import RUN_KIND_LABELS, RUN_STATUS_LABELS, RunStatus, SyncRun, Trigger
+from app.jobs.models import (
+    RUN_KIND_LABELS,
+    RUN_STATUS_LABELS,
+    RunKind,
+    RunStatus,
+    SyncRun,
+    Trigger,
+)
 from app.jobs.queries import queue_position
 
 TRIGGER_LABELS = {Trigger.MANUAL: "Manuell", Trigger.SCHEDULE: "Planlagt", Trigger.CLI: "Kommandolinje"}
@@ -164,6 +171,29 @@ class RunView(OperatorModelView):
             flash("Fant ikke kjøringen.", "error")
         return run
 
+    # -- «Slett gamle kontoer»: the queued previews, confirmed with exact account ids -------
+
+    @expose("/gamle-kontoer/", methods=("GET", "POST"))
+    def old_accounts_view(self):
+        """Each listed client's newest old-accounts preview; ticked accounts are deleted."""
+        client_ids = _ids_arg(request.args.get("klienter", ""))
+        if request.method == "POST":
+            if not validate_form_on_submit(AdminForm(get_form_data())):
+                flash("Skjemaet var utløpt eller ugyldig. Last siden på nytt.", "error")
+            else:
+                flash(_confirm_deletions(request.form.getlist("account_id")), "success")
+                return redirect(self.get_url(".index_view"))
+        clients = list(db.session.scalars(
+            select(Client).where(Client.id.in_(client_ids)).order_by(Client.name)
+        ))
+        rows = [(c, operations.latest_preview(c)) for c in clients]
+        return self.render(
+            "admin/old_accounts.html", rows=rows, form=AdminForm(),
+            client_ids=",".join(str(c.id) for c in clients),
+            pending=any(p is not None and p.is_active for _c, p in rows),
+            confirmable=any(operations.preview_is_current(p) and p.result for _c, p in rows),
+        )
+
     # -- bulk -----------------------------------------------------------------------------
 
     @action("cancel", "Avbryt", "Avbryte de valgte kjøringene som står i kø?")
@@ -206,14 +236,50 @@ def retry(run: SyncRun) -> tuple[SyncRun | None, bool, str]:
         return None, False, f"{run.kind_label} #{run.id}: bare feilede kjøringer kan prøves igjen."
     integration = db.session.get(Integration, run.integration_id)
     client = db.session.get(Client, run.client_id) if run.client_id else None
-    new_run, created = operations.request_run(
-        run.kind, integration=integration, client=client, actor=Actor.current(),
-        params=dict(run.params or {}),
-    )
+    try:
+        new_run, created = operations.request_run(
+            run.kind, integration=integration, client=client, actor=Actor.current(),
+            params=dict(run.params or {}),
+        )
+    except operations.Refused as exc:
+        return None, False, f"{run.kind_label} #{run.id}: {exc.message}"
     if created:
         return new_run, True, f"{run.kind_label} #{run.id}: lagt i kø på nytt som #{new_run.id}."
     return new_run, False, (f"{run.kind_label}: samme kjøring står allerede i kø eller kjører "
                             f"(#{new_run.id}).")
+
+
+MAX_LISTED_CLIENTS = 500
+
+
+def _ids_arg(raw: str) -> list[int]:
+    return [int(part) for part in raw.split(",")[:MAX_LISTED_CLIENTS] if part.strip().isdigit()]
+
+
+def _confirm_deletions(values: list[str]) -> str:
+    """Queue one deletion per preview of exactly the ticked accounts ("preview:account")."""
+    ticked: dict[int, list[str]] = {}
+    for value in values:
+        preview_id, _, account_id = value.partition(":")
+        if preview_id.isdigit() and account_id.isdigit():
+            ticked.setdefault(int(preview_id), []).append(account_id)
+    queued = already = 0
+    refused = []
+    for preview_id, account_ids in ticked.items():
+        preview = db.session.get(SyncRun, preview_id)
+        if preview is None or preview.client is None:
+            continue
+        try:
+            _run, created = operations.confirm_old_accounts_deletion(
+                preview.client, preview, account_ids, actor=Actor.current())
+        except operations.Refused as exc:
+            refused.append(f"{preview.client.name}: {exc.message}")
+            continue
+        queued += created
+        already += not created
+    label = RUN_KIND_LABELS[RunKind.DELETE_OLD_ACCOUNTS]
+    return (f"{label}: {queued} lagt i kø, {already} var allerede i kø"
+            + (f", {len(refused)} avvist ({'; '.join(refused[:5])})" if refused else "") + ".")
 
 
 def _queue_position(run: SyncRun) -> int | None:

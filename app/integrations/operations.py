@@ -1,23 +1,59 @@
 """State changes on integrations and clients, shared by the customer pages, the admin panel,
-the scheduler and the CLI: views only translate requests into these calls."""
+the scheduler and the CLI: views only translate requests into these calls and the
+``Refused`` they may raise into a message.
+
+Each operation holds every rule of its change: who may (the caller passes an ``Actor``; the
+views have already checked ownership), in which state (an inactive client runs nothing, a
+disconnected integration queues nothing), what gets audited.
+
+Commit policy: every public function here is the outermost unit of work of its entry point
+and commits before it returns (or raises ``Refused`` having changed nothing); callers never
+commit for it. The modules it builds on (``app.jobs.queue``, ``app.integrations.schedule``)
+join its transaction.
+"""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
 
 from app.audit.operations import Actor, record
 from app.db_types import utcnow
 from app.extensions import db
+from app.integrations import schedule
 from app.integrations.models import Client, Integration, IntegrationStatus, System
+from app.integrations.tokens import revoke_grant
 from app.jobs.models import RunKind, RunStatus, SyncRun, Trigger
-from app.jobs.queue import enqueue, enqueue_for_clients
+from app.jobs.queue import cancel_queued, enqueue, enqueue_for_clients
 
 DESCRIPTION_MAX_LENGTH = 200
+# Runs that read or change one client's data: the client must be active.
+CLIENT_KINDS = (RunKind.INCREMENTAL_SYNC, RunKind.FULL_SYNC, RunKind.TEST_DATA,
+                RunKind.DELETE_OLD_ACCOUNTS, RunKind.PREVIEW_OLD_ACCOUNTS)
+# A deletion may only remove what a preview this recent showed.
+PREVIEW_VALID_MINUTES = 30
+
+
+class Refused(Exception):
+    """The change is not allowed in the current state; ``message`` says why (Norwegian)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotConnected(Refused):
+    """The integration has no working Visma.net connection."""
+
+
+class ClientInactive(Refused):
+    """The client is not active."""
 
 
 def create_integration(
     customer_id: int, *, system: str = System.VISMA_NET, description: str = "", actor: Actor
 ) -> Integration:
+    """A new integration awaiting its first authorization."""
     integration = Integration(
         customer_id=customer_id,
         system=system,
@@ -32,10 +68,21 @@ def create_integration(
 
 
 def update_description(integration: Integration, description: str, *, actor: Actor) -> None:
+    """Change the integration's free-text description."""
     old = integration.description
     integration.description = description.strip()[:DESCRIPTION_MAX_LENGTH]
     record(actor, "integration_description_changed", integration, old=old, new=integration.description)
     db.session.commit()
+
+
+def require_connected(integration: Integration) -> None:
+    """Raise NotConnected unless the integration is connected to Visma.net."""
+    if integration.status == IntegrationStatus.CONNECTED:
+        return
+    if integration.status == IntegrationStatus.AWAITING_AUTHORIZATION:
+        raise NotConnected(
+            "Integrasjonen er ikke koblet til Visma.net ennå. Trykk «Koble til» først.")
+    raise NotConnected("Tilkoblingen til Visma.net må fornyes. Trykk «Koble til på nytt» først.")
 
 
 @dataclass
@@ -80,14 +127,12 @@ def activate_clients(selection: Select | list[int], *, actor: Actor) -> BulkResu
         if not r.active and r.reachable and r.status != IntegrationStatus.CONNECTED
     )
     if to_activate:
-        now = utcnow()
         db.session.execute(
-            update(Client)
+            Client.__table__.update()
             .where(Client.id.in_(to_activate))
-            .values(active=True, is_new=False, activated_at=now, next_sync_at=now,
-                    schedule_paused_reason=None, consecutive_failures=0, needs_attention=False)
-            .execution_options(synchronize_session=False)
+            .values(active=True, is_new=False, activated_at=utcnow())
         )
+        schedule.start(to_activate)
         connected = [
             r.id for r in rows
             if r.id in set(to_activate) and r.status == IntegrationStatus.CONNECTED
@@ -113,12 +158,10 @@ def deactivate_clients(selection: Select | list[int], *, actor: Actor) -> BulkRe
     result.unchanged = len(ids) - len(to_deactivate)
     if to_deactivate:
         db.session.execute(
-            update(Client)
-            .where(Client.id.in_(to_deactivate))
-            .values(active=False, next_sync_at=None)
-            .execution_options(synchronize_session=False)
+            Client.__table__.update().where(Client.id.in_(to_deactivate)).values(active=False)
         )
-        _cancel_queued(SyncRun.client_id.in_(to_deactivate), reason="Klienten ble deaktivert.")
+        schedule.stop(to_deactivate)
+        cancel_queued(SyncRun.client_id.in_(to_deactivate), reason="Klienten ble deaktivert.")
     result.done = len(to_deactivate)
     result.client_ids = to_deactivate
     record(actor, "clients_deactivated", None, customer_id=_customer_of(ids), client_ids=to_deactivate)
@@ -131,23 +174,12 @@ def resume_schedule(selection: Select | list[int], *, actor: Actor) -> int:
 
     Returns how many clients changed."""
     ids = _ids(selection)
-    stuck = list(db.session.scalars(
-        select(Client.id).where(
-            Client.id.in_(ids),
-            Client.schedule_paused_reason.is_not(None) | Client.needs_attention.is_(True),
-        )
-    )) if ids else []
-    if stuck:
-        db.session.execute(
-            update(Client)
-            .where(Client.id.in_(stuck))
-            .values(schedule_paused_reason=None, needs_attention=False, consecutive_failures=0,
-                    next_sync_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        record(actor, "schedule_resumed", None, customer_id=_customer_of(stuck), client_ids=stuck)
+    resumed = schedule.resume(ids)
+    if resumed:
+        record(actor, "schedule_resumed", None, customer_id=_customer_of(resumed),
+               client_ids=resumed)
     db.session.commit()
-    return len(stuck)
+    return len(resumed)
 
 
 def request_run(
@@ -159,7 +191,14 @@ def request_run(
     trigger: Trigger = Trigger.MANUAL,
     params: dict | None = None,
 ) -> tuple[SyncRun, bool]:
-    """Queue one run for a button, an admin row action or the CLI; audited; returns at once."""
+    """Queue one run for a button, an admin row action or the CLI; audited; returns at once.
+
+    Raises ClientInactive for a client run of an inactive client and NotConnected when the
+    integration cannot reach Visma.net, changing nothing.
+    """
+    if kind in CLIENT_KINDS and (client is None or not client.active):
+        raise ClientInactive("aktiver klienten først.")
+    require_connected(integration)
     run, created = enqueue(
         kind,
         integration_id=integration.id,
@@ -167,6 +206,8 @@ def request_run(
         actor=actor,
         trigger=trigger,
         params=params,
+        # A preview is for a person waiting for it: one attempt, its error shown at once.
+        max_attempts=1 if kind == RunKind.PREVIEW_OLD_ACCOUNTS else None,
     )
     if created:
         db.session.flush()
@@ -185,23 +226,86 @@ def request_runs_for_clients(
         db.session.scalars(select(Client.id).where(Client.id.in_(ids), Client.active.is_(True)))
     ) if ids else []
     result.unchanged = len(ids) - len(active_ids)
-    bulk = enqueue_for_clients(kind, active_ids, actor=actor)
+    bulk = enqueue_for_clients(
+        kind, active_ids, actor=actor,
+        max_attempts=1 if kind == RunKind.PREVIEW_OLD_ACCOUNTS else None,
+    )
     result.queued = bulk.queued
     result.done = bulk.queued
+    result.client_ids = active_ids
     record(actor, f"runs_requested:{kind}", None, customer_id=_customer_of(ids),
            client_ids=active_ids, queued=bulk.queued, already_queued=bulk.already_queued)
     db.session.commit()
     return result
 
 
+# --- «Slett gamle kontoer»: a queued preview, then a deletion of exactly the ids confirmed ------
+
+
+def latest_preview(client: Client) -> SyncRun | None:
+    """The client's newest old-accounts preview run (queued, running or finished)."""
+    return db.session.scalar(
+        select(SyncRun)
+        .where(SyncRun.client_id == client.id, SyncRun.kind == RunKind.PREVIEW_OLD_ACCOUNTS)
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+
+
+def preview_is_current(run: SyncRun | None) -> bool:
+    """Whether ``run`` is a finished preview recent enough to confirm from, and not yet used
+    for a deletion (a later deletion of the client makes it out of date too)."""
+    if run is None or run.status != RunStatus.SUCCEEDED or run.finished_at is None:
+        return False
+    if utcnow() - run.finished_at > timedelta(minutes=PREVIEW_VALID_MINUTES):
+        return False
+    return not db.session.scalar(
+        select(SyncRun.id).where(SyncRun.client_id == run.client_id, SyncRun.id > run.id,
+                                 SyncRun.kind == RunKind.DELETE_OLD_ACCOUNTS).limit(1)
+    )
+
+
+def preview_old_accounts(
+    client: Client, *, actor: Actor, trigger: Trigger = Trigger.MANUAL
+) -> SyncRun:
+    """Queue a fresh preview of the client's old accounts (or return the one already queued
+    or running); whoever shows it waits for the run. A web request never reads Visma.net.
+
+    Raises Refused like ``request_run``.
+    """
+    run, _created = request_run(RunKind.PREVIEW_OLD_ACCOUNTS, integration=client.integration,
+                                client=client, actor=actor, trigger=trigger)
+    return run
+
+
+def confirm_old_accounts_deletion(
+    client: Client, preview: SyncRun, account_ids, *, actor: Actor,
+    trigger: Trigger = Trigger.MANUAL,
+) -> tuple[SyncRun, bool]:
+    """Queue the deletion of exactly the confirmed accounts among those ``preview`` listed.
+
+    Ids the preview did not list are ignored. Raises Refused when the preview is not this
+    client's, not finished or too old, or when nothing listed was confirmed.
+    """
+    if preview.client_id != client.id or preview.kind != RunKind.PREVIEW_OLD_ACCOUNTS:
+        raise Refused("forhåndsvisningen gjelder ikke denne klienten.")
+    if not preview_is_current(preview):
+        raise Refused("forhåndsvisningen er ikke klar eller er for gammel; se den på nytt.")
+    confirmed = {str(i) for i in account_ids}
+    ids = [a["id"] for a in (preview.result or []) if str(a["id"]) in confirmed]
+    if not ids:
+        raise Refused("ingen kontoer å slette.")
+    return request_run(RunKind.DELETE_OLD_ACCOUNTS, integration=client.integration,
+                       client=client, actor=actor, trigger=trigger,
+                       params={"account_ids": ids, "preview_run_id": preview.id})
+
+
 def cancel_run(run: SyncRun, *, actor: Actor) -> bool:
     """Cancel a queued run; a running one finishes (its worker owns it)."""
-    if run.status != RunStatus.QUEUED:
+    if not cancel_queued(SyncRun.id == run.id, reason=f"Avbrutt av {actor.label}."):
+        db.session.rollback()
         return False
-    run.status = RunStatus.CANCELLED
-    run.active_key = None
-    run.finished_at = utcnow()
-    run.error_message = f"Avbrutt av {actor.label}."
+    db.session.refresh(run)
     record(actor, "run_cancelled", run, customer_id=run.integration.customer_id)
     db.session.commit()
     return True
@@ -209,23 +313,11 @@ def cancel_run(run: SyncRun, *, actor: Actor) -> bool:
 
 def delete_integration(integration: Integration, *, actor: Actor) -> None:
     """Revoke the grant at the source, then remove the integration, its clients and their data."""
-    from app.integrations.tokens import revoke_grant
-
     revoked = revoke_grant(integration)
     record(actor, "integration_deleted", integration, customer_id=integration.customer_id,
            grant_revoked=revoked, clients=len(integration.clients))
     db.session.delete(integration)
     db.session.commit()
-
-
-def _cancel_queued(condition, *, reason: str) -> None:
-    db.session.execute(
-        update(SyncRun)
-        .where(condition, SyncRun.status == RunStatus.QUEUED)
-        .values(status=RunStatus.CANCELLED, active_key=None, finished_at=utcnow(),
-                error_message=reason)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _customer_of(client_ids: list[int]) -> int | None:
@@ -234,4 +326,3 @@ def _customer_of(client_ids: list[int]) -> int | None:
         select(Integration.customer_id).join(Client).where(Client.id.in_(client_ids[:1000])).distinct()
     ).all()
     return customers[0] if len(customers) == 1 else None
-

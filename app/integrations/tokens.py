@@ -10,6 +10,7 @@ integration into "reauthorization required" (data kept); it is never retried in 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -21,6 +22,8 @@ from app.extensions import db
 from app.integrations.models import Integration, IntegrationStatus
 from app.integrations.visma import visma_client
 from app.visma.errors import AuthorizationLost, VismaError
+
+log = logging.getLogger(__name__)
 
 # Refresh this long before the access token runs out, so a job never starts with a token
 # that dies during its first calls.
@@ -163,3 +166,33 @@ def refresh_expiry(integration: Integration) -> datetime | None:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def keep_grants_alive() -> dict:
+    """Refresh the grant of every connected integration whose refresh token would run out
+    unused within GRANT_KEEPALIVE_DAYS (a customer without active clients keeps its
+    connection). At most one forced refresh per integration a day: when the grant's absolute
+    lifetime is what runs out, refreshing cannot help and the customer must reconnect. A lost
+    authorization is recorded on the integration by ``interactive_token``. A scheduler job."""
+    now = utcnow()
+    horizon = now + timedelta(days=current_app.config["GRANT_KEEPALIVE_DAYS"])
+    integrations = db.session.scalars(
+        select(Integration).where(
+            Integration.status == IntegrationStatus.CONNECTED, Integration.token.is_not(None)
+        )
+    ).all()
+    refreshed = failed = 0
+    for integration in integrations:
+        expiry = refresh_expiry(integration)
+        last = integration.token_refreshed_at
+        if expiry is None or expiry > horizon or (last and now - last < timedelta(days=1)):
+            continue
+        try:
+            interactive_token(integration.id, force_refresh=True)
+            refreshed += 1
+        except Exception as exc:
+            db.session.rollback()
+            failed += 1
+            log.warning("Keeping integration %s's grant alive failed: %s", integration.id,
+                        type(exc).__name__)
+    return {"refreshed": refreshed, "failed": failed}

@@ -41,10 +41,9 @@ from app.integrations.presenters import (
     run_payload,
 )
 from app.integrations.tokens import refresh_expiry
-from app.jobs.models import ACTIVE_STATUSES, RunKind, RunStatus, SyncRun
+from app.jobs.models import ACTIVE_STATUSES, RUN_KIND_LABELS, RunKind, RunStatus, SyncRun
 from app.jobs.queries import queue_positions
 from app.orgnr import normalize_orgnr
-from app.visma.errors import VismaError
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrasjoner")
 
@@ -264,11 +263,13 @@ def edit(integration_id: int):
 @customer_required
 def refresh_clients(integration_id: int):
     integration = own_or_404(Integration, integration_id)
-    if not _connected_or_flash(integration):
+    try:
+        _run, created = operations.request_run(
+            RunKind.REFRESH_CLIENTS, integration=integration, actor=Actor.current()
+        )
+    except operations.Refused as exc:
+        _flash_refused(RUN_KIND_LABELS[RunKind.REFRESH_CLIENTS], None, exc)
         return _back(integration)
-    run, created = operations.request_run(
-        RunKind.REFRESH_CLIENTS, integration=integration, actor=Actor.current()
-    )
     flash(
         "Oppdater klientliste: lagt i kø – listen oppdateres om et øyeblikk."
         if created else "Oppdater klientliste: kjører allerede – listen oppdateres om et øyeblikk.",
@@ -406,68 +407,72 @@ def sync(integration_id: int, client_id: int):
 )
 @customer_required
 def delete_old_accounts(integration_id: int, client_id: int):
-    """A preview of the accounts that will go; the confirmed run may remove only those."""
+    """A preview of the accounts that will go (read by a worker: each visit queues a fresh
+    one and the page waits for it); the confirmed run may remove only those."""
     integration, client = _own_client(integration_id, client_id)
-    from app.sync import preview_delete_old_accounts
-
+    label = RUN_KIND_LABELS[RunKind.DELETE_OLD_ACCOUNTS]
+    preview_id = request.values.get("forhandsvisning", type=int)
+    preview = db.session.get(SyncRun, preview_id) if preview_id else None
+    if preview is not None and preview.client_id != client.id:
+        abort(404)
     try:
-        preview = preview_delete_old_accounts(client.id)
-    except VismaError as exc:
-        db.session.rollback()
-        flash(f"Slett gamle kontoer ({client.name}): kunne ikke lese kontoplanen i Visma.net "
-              f"akkurat nå: {exc.message}", "error")
+        if request.method == "POST":
+            if preview is None:
+                raise operations.Refused("forhåndsvisningen mangler; se den på nytt.")
+            _run, created = operations.confirm_old_accounts_deletion(
+                client, preview, request.form.getlist("account_id"), actor=Actor.current())
+            _flash_queued(label, client, created)
+            return _back(integration, client)
+        if preview is None:
+            preview = operations.preview_old_accounts(client, actor=Actor.current())
+            return redirect(url_for(".delete_old_accounts", integration_id=integration.id,
+                                    client_id=client.id, forhandsvisning=preview.id))
+    except operations.Refused as exc:
+        _flash_refused(label, client, exc)
         return _back(integration, client)
-    accounts = preview
-    if request.method == "GET":
-        return render_template(
-            "integrations/delete_accounts.html", integration=integration, client=client,
-            accounts=accounts,
-        )
-    if not client.active:
-        flash(f"{client.name}: aktiver klienten først.", "error")
+    if preview.status in (RunStatus.FAILED, RunStatus.CANCELLED):
+        flash(f"{label} ({client.name}): kunne ikke lese kontoplanen i Visma.net akkurat nå: "
+              f"{preview.error_message}", "error")
         return _back(integration, client)
-    confirmed = set(request.form.getlist("account_id"))
-    ids = [a["id"] for a in accounts if str(a["id"]) in confirmed]
-    if not ids:
-        flash(f"Slett gamle kontoer ({client.name}): ingen kontoer å slette.", "info")
-        return _back(integration, client)
-    return _client_run(integration, client, RunKind.DELETE_OLD_ACCOUNTS,
-                       params={"account_ids": ids})
+    return render_template(
+        "integrations/delete_accounts.html", integration=integration, client=client,
+        preview=preview, accounts=preview.result or [],
+    )
 
 
-def _client_run(integration: Integration, client: Client, kind: RunKind, params=None):
+def _client_run(integration: Integration, client: Client, kind: RunKind):
     label = _RUN_BUTTON_LABELS[kind]
-    if not client.active:
-        flash(f"{label} ({client.name}): aktiver klienten først.", "error")
-    elif _connected_or_flash(integration):
-        run, created = operations.request_run(
-            kind, integration=integration, client=client, actor=Actor.current(), params=params
-        )
-        if created:
-            flash(f"{label} ({client.name}): lagt i kø. Fremdriften vises i listen.", "success")
-        else:
-            flash(f"{label} ({client.name}): er allerede i kø eller kjører.", "info")
+    try:
+        _run, created = operations.request_run(
+            kind, integration=integration, client=client, actor=Actor.current())
+    except operations.Refused as exc:
+        _flash_refused(label, client, exc)
+    else:
+        _flash_queued(label, client, created)
     return _back(integration, client)
+
+
+def _flash_queued(label: str, client: Client, created: bool) -> None:
+    if created:
+        flash(f"{label} ({client.name}): lagt i kø. Fremdriften vises i listen.", "success")
+    else:
+        flash(f"{label} ({client.name}): er allerede i kø eller kjører.", "info")
+
+
+def _flash_refused(label: str, client: Client | None, exc: operations.Refused) -> None:
+    if isinstance(exc, operations.NotConnected) or client is None:
+        flash(exc.message, "error")
+    else:
+        flash(f"{label} ({client.name}): {exc.message}", "error")
 
 
 _RUN_BUTTON_LABELS = {
     RunKind.TEST_DATA: "Send testdata til sticos",
     RunKind.FULL_SYNC: "Synkroniser",
-    RunKind.DELETE_OLD_ACCOUNTS: "Slett gamle kontoer",
 }
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _connected_or_flash(integration: Integration) -> bool:
-    if integration.status == IntegrationStatus.CONNECTED:
-        return True
-    if integration.status == IntegrationStatus.AWAITING_AUTHORIZATION:
-        flash("Integrasjonen er ikke koblet til Visma.net ennå. Trykk «Koble til» først.", "error")
-    else:
-        flash("Tilkoblingen til Visma.net må fornyes. Trykk «Koble til på nytt» først.", "error")
-    return False
 
 
 def _back(integration: Integration, client: Client | None = None):

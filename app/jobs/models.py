@@ -14,6 +14,9 @@ class RunKind(StrEnum):
     FULL_SYNC = "full_sync"
     TEST_DATA = "test_data"
     DELETE_OLD_ACCOUNTS = "delete_old_accounts"
+    # Reads which stored accounts the source no longer has; the deletion removes only those
+    # a person confirms from this run's ``result``.
+    PREVIEW_OLD_ACCOUNTS = "preview_old_accounts"
 
 
 RUN_KIND_LABELS = {
@@ -22,6 +25,7 @@ RUN_KIND_LABELS = {
     RunKind.FULL_SYNC: "Full synkronisering",
     RunKind.TEST_DATA: "Send testdata til Sticos",
     RunKind.DELETE_OLD_ACCOUNTS: "Slett gamle kontoer",
+    RunKind.PREVIEW_OLD_ACCOUNTS: "Finn gamle kontoer",
 }
 
 
@@ -107,6 +111,8 @@ class SyncRun(db.Model):
     # Accounting-check findings, e.g. [{"check": "batch_balanced", "detail": "..."}].
     warnings: Mapped[list] = mapped_column(JSON, default=list)
     error_message: Mapped[str | None] = mapped_column(Text)
+    # What the run found for a person to act on, e.g. a deletion preview's accounts.
+    result: Mapped[list | dict | None] = mapped_column(JSON)
 
     integration: Mapped["Integration"] = relationship()  # noqa: F821
     client: Mapped["Client | None"] = relationship()  # noqa: F821

@@ -1,4 +1,13 @@
-"""The run queue (the sync_run table): enqueueing, claiming, leases.
+"""The run queue: every state change of a ``sync_run`` row lives here, and only here.
+
+Enqueue, claim, lease (heartbeat, progress), release, cancel and the outcome (success, retry
+with back-off, failure). Whether a worker still holds a run is one predicate, ``held_by``,
+in every statement that changes a claimed run. What an outcome means for the client (its
+next sync, escalation) belongs to the layer above: this module calls the hooks registered
+with ``app.jobs.runtime.init_app`` inside the same transaction.
+
+Commit policy: ``enqueue``, ``enqueue_for_clients`` and ``cancel_queued`` leave the commit to
+their caller (an operation that also audits); everything a worker calls commits itself.
 
 Enqueueing is deduplicated by ``active_key`` (unique while a run is queued or running).
 
@@ -30,19 +39,23 @@ import threading
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     and_,
     case,
     cast,
+    column,
     exists,
     func,
     literal,
     or_,
     select,
+    table,
     text,
     update,
 )
@@ -53,7 +66,7 @@ from sqlalchemy.orm import aliased
 from app.audit.operations import Actor
 from app.db_types import utcnow
 from app.extensions import db
-from app.integrations.models import Client, Integration, IntegrationStatus
+from app.jobs.executor import FinishedRun, Outcome, hooks
 from app.jobs.models import RunStatus, SyncRun, Trigger
 
 log = logging.getLogger(__name__)
@@ -63,10 +76,19 @@ FAIR_SLOT_SECONDS = 3600
 # First key of the two-int advisory locks that serialise claims per integration.
 CLAIM_LOCK_NAMESPACE = 0x5371  # "Sq"
 
+MAX_BACKOFF_SECONDS = 3600
+
+# What the queue knows of the packages above it: the tables a run points at, by name (it
+# does not import their models). Scheduled work waits while its integration is not connected.
+CONNECTED = "connected"
+_integration = table("integration", column("id"), column("status"))
+_client = table("client", column("id"), column("integration_id"))
+
 _sqlite_claim_lock = threading.Lock()
 
 
 def active_key(kind: str, integration_id: int, client_id: int | None) -> str:
+    """The dedup key of a queued or running run: its kind and its target."""
     target = f"c{client_id}" if client_id is not None else f"i{integration_id}"
     return f"{kind}:{target}"
 
@@ -133,12 +155,15 @@ def enqueue(
 
 @dataclass
 class BulkEnqueueResult:
+    """How many runs a bulk enqueue created, and how many were already queued or running."""
+
     queued: int
     already_queued: int
 
 
 def enqueue_for_clients(
-    kind: str, client_ids, *, actor: Actor, trigger: Trigger = Trigger.MANUAL
+    kind: str, client_ids, *, actor: Actor, trigger: Trigger = Trigger.MANUAL,
+    max_attempts: int | None = None,
 ) -> BulkEnqueueResult:
     """Queue one run per client in a single INSERT … SELECT; existing active runs are kept.
 
@@ -162,7 +187,7 @@ def enqueue_for_clients(
     last_tag = func.coalesce(
         select(func.max(queued.fair_order))
         .where(
-            queued.integration_id == Client.integration_id,
+            queued.integration_id == _client.c.integration_id,
             queued.status == RunStatus.QUEUED,
             queued.priority == priority,
         )
@@ -171,14 +196,14 @@ def enqueue_for_clients(
     )
     now_tag = literal(_epoch(aware_now), BigInteger)
     base = case((last_tag > now_tag, last_tag), else_=now_tag)
-    rank = func.row_number().over(partition_by=Client.integration_id, order_by=Client.id)
+    rank = func.row_number().over(partition_by=_client.c.integration_id, order_by=_client.c.id)
     fair = base + rank * FAIR_SLOT_SECONDS
 
-    key = literal(f"{kind}:c") + Client.id.cast(db.String)
+    key = literal(f"{kind}:c") + _client.c.id.cast(db.String)
     source = select(
         literal(kind),
-        Client.integration_id,
-        Client.id,
+        _client.c.integration_id,
+        _client.c.id,
         literal(str(trigger)),
         literal(actor.label),
         literal(actor.user_id, db.Integer),
@@ -190,11 +215,11 @@ def enqueue_for_clients(
         cast(fair, BigInteger),
         literal(now, db.DateTime),
         literal(0),
-        literal(_max_attempts()),
+        literal(max_attempts or _max_attempts()),
         literal(0),
         json_literal("{}"),
         json_literal("[]"),
-    ).where(Client.id.in_(client_ids))
+    ).where(_client.c.id.in_(client_ids))
     columns = [
         "kind", "integration_id", "client_id", "trigger", "requested_by",
         "requested_by_user_id", "params", "status", "active_key", "priority",
@@ -209,7 +234,7 @@ def enqueue_for_clients(
         .returning(SyncRun.__table__.c.id)  # rowcount is -1 for INSERT … SELECT on psycopg
     )
     total = db.session.scalar(
-        select(func.count()).select_from(select(Client.id).where(Client.id.in_(client_ids)).subquery())
+        select(func.count()).select_from(select(_client.c.id).where(_client.c.id.in_(client_ids)).subquery())
     )
     inserted = len(db.session.execute(statement).all())
     return BulkEnqueueResult(queued=inserted, already_queued=total - inserted)
@@ -246,7 +271,7 @@ def _claimable(run, now: datetime, limit: int):
         .scalar_subquery()
     )
     connected = exists().where(
-        Integration.id == run.integration_id, Integration.status == IntegrationStatus.CONNECTED
+        _integration.c.id == run.integration_id, _integration.c.status == CONNECTED
     )
     same_client = aliased(SyncRun)
     client_busy = exists().where(
@@ -270,7 +295,7 @@ def _running_values(worker_id: str, now: datetime) -> dict:
         "attempts": SyncRun.attempts + 1,
         "started_at": now,
         "heartbeat_at": now,
-        "lease_expires_at": now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"]),
+        "lease_expires_at": _lease_until(now),
         "finished_at": None,
         "error_message": None,
         "current_step": None,
@@ -326,7 +351,7 @@ WHERE r.status = '{RunStatus.QUEUED}'
                   WHERE y.client_id = r.client_id AND y.status = '{RunStatus.RUNNING}')
   AND (r.trigger <> '{Trigger.SCHEDULE}'
        OR EXISTS (SELECT 1 FROM integration i
-                  WHERE i.id = r.integration_id AND i.status = '{IntegrationStatus.CONNECTED}'))
+                  WHERE i.id = r.integration_id AND i.status = '{CONNECTED}'))
   AND NOT (r.integration_id = ANY(CAST(:skipped AS integer[])))
 ORDER BY r.priority, r.fair_order, r.id
 LIMIT 1
@@ -397,7 +422,12 @@ def claim_run(run_id: int, worker_id: str | None = None) -> Claim | None:
     return Claim(run_id, worker_id, row.attempts) if row else None
 
 
-def _fenced(claim: Claim):
+def held_by(claim: Claim) -> ColumnElement[bool]:
+    """The one test that ``claim``'s worker still holds its run: running, same worker, same attempt.
+
+    Every statement that changes a claimed run (outcome, heartbeat, release) filters on it;
+    a worker whose lease expired and whose run was claimed again changes nothing.
+    """
     return and_(
         SyncRun.id == claim.run_id,
         SyncRun.status == RunStatus.RUNNING,
@@ -406,27 +436,40 @@ def _fenced(claim: Claim):
     )
 
 
+def _lease_until(now: datetime) -> datetime:
+    return now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"])
+
+
 def extend_lease(claim: Claim) -> bool:
     """Heartbeat: push the lease forward; False when the run is no longer ours. Commits."""
     now = utcnow()
     result = db.session.execute(
         update(SyncRun)
-        .where(_fenced(claim))
-        .values(
-            heartbeat_at=now,
-            lease_expires_at=now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"]),
-        )
+        .where(held_by(claim))
+        .values(heartbeat_at=now, lease_expires_at=_lease_until(now))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
     return result.rowcount == 1
 
 
+def record_progress(run_id: int, values: dict) -> None:
+    """Write a running run's step, done/total and counts, and extend its lease. Commits."""
+    now = utcnow()
+    db.session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == run_id)
+        .values(heartbeat_at=now, lease_expires_at=_lease_until(now), **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
 def release_run(claim: Claim, *, reason: str = "Arbeidsprosessen stoppet; kjøringen venter i kø.") -> bool:
     """Give a run back to the queue without counting the attempt (clean shutdown). Commits."""
     result = db.session.execute(
         update(SyncRun)
-        .where(_fenced(claim))
+        .where(held_by(claim))
         .values(
             status=RunStatus.QUEUED,
             attempts=SyncRun.attempts - 1,
@@ -442,6 +485,112 @@ def release_run(claim: Claim, *, reason: str = "Arbeidsprosessen stoppet; kjøri
     return result.rowcount == 1
 
 
+# --- Cancelling -----------------------------------------------------------------------------
+
+
+def cancel_queued(condition, *, reason: str) -> list[int]:
+    """Cancel the queued runs matching ``condition`` (running ones finish). The caller commits.
+
+    Returns the ids of the runs cancelled.
+    """
+    return list(db.session.execute(
+        update(SyncRun)
+        .where(condition, SyncRun.status == RunStatus.QUEUED)
+        .values(status=RunStatus.CANCELLED, active_key=None, finished_at=utcnow(),
+                error_message=reason)
+        .returning(SyncRun.id)
+        .execution_options(synchronize_session=False)
+    ).scalars())
+
+
+# --- Outcomes -------------------------------------------------------------------------------
+
+
+def complete_claim(claim: Claim, outcome: Outcome | None) -> str | None:
+    """Mark the run succeeded (or 'warnings') and call the success hook. Commits.
+
+    Returns the new status, or None (changing nothing) when this worker no longer holds the
+    run. Core statements only: this is the hot path of every run.
+    """
+    outcome = outcome or Outcome()
+    now = utcnow()
+    status = RunStatus.WARNINGS if outcome.warnings else RunStatus.SUCCEEDED
+    values = {
+        "status": status,
+        "warnings": list(outcome.warnings),
+        "finished_at": now,
+        "active_key": None,
+        "lease_expires_at": None,
+        "error_message": None,
+        "current_step": (outcome.message or "Ferdig")[:200],
+        "progress_done": case(
+            (SyncRun.progress_total.is_not(None), SyncRun.progress_total),
+            else_=SyncRun.progress_done,
+        ),
+    }
+    if outcome.counts:
+        values["counts"] = dict(outcome.counts)
+    if outcome.result is not None:
+        values["result"] = outcome.result
+    row = db.session.execute(
+        update(SyncRun)
+        .where(held_by(claim))
+        .values(**values)
+        .returning(SyncRun.id, SyncRun.kind, SyncRun.trigger, SyncRun.integration_id,
+                   SyncRun.client_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        db.session.rollback()
+        log.warning("Run %s finished but its claim was lost (lease expired?)", claim.run_id)
+        return None
+    hooks().after_success(FinishedRun(*row), now)
+    db.session.commit()
+    return status
+
+
+def fail_claim(claim: Claim, message: str, *, retryable: bool) -> str | None:
+    """Retry later (back-off) while attempts remain and ``retryable``; else mark failed and call
+    the failure hook. Returns the run's new status, or None when the claim was lost. Commits."""
+    run = db.session.scalar(select(SyncRun).where(held_by(claim)).with_for_update())
+    if run is None:
+        db.session.rollback()
+        log.warning("Run %s failed but its claim was lost (lease expired?)", claim.run_id)
+        return None
+    now = utcnow()
+    run.lease_expires_at = None
+    if retryable and run.attempts < run.max_attempts:
+        delay = retry_delay_seconds(run.attempts)
+        run.status = RunStatus.QUEUED
+        run.worker_id = None
+        run.due_at = now + timedelta(seconds=delay)
+        oslo = run.due_at.astimezone(ZoneInfo(current_app.config["SCHEDULER_TIMEZONE"]))
+        run.error_message = message
+        run.current_step = (
+            f"Forsøk {run.attempts} av {run.max_attempts} feilet; nytt forsøk kl. "
+            f"{oslo:%H:%M}"
+        )[:200]
+        db.session.commit()
+        return RunStatus.QUEUED
+    if retryable and run.max_attempts > 1:
+        message = f"{message} (ga opp etter {run.attempts} forsøk)"
+    run.status = RunStatus.FAILED
+    run.finished_at = now
+    run.active_key = None
+    run.error_message = message
+    hooks().after_failure(
+        FinishedRun(run.id, run.kind, run.trigger, run.integration_id, run.client_id), message
+    )
+    db.session.commit()
+    return RunStatus.FAILED
+
+
+def retry_delay_seconds(attempts: int) -> int:
+    """The back-off before retry number ``attempts``: doubling, capped at an hour."""
+    base = current_app.config["RUN_RETRY_BACKOFF_SECONDS"]
+    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+
+
 LEASE_LOST_MESSAGE = (
     "Kjøringen stoppet uten å bli ferdig (arbeidsprosessen svarte ikke) {attempts} ganger "
     "og er gitt opp. Start den på nytt, eller kontakt Sticos hvis det gjentar seg."
@@ -453,8 +602,6 @@ def requeue_expired_leases() -> dict:
 
     A running run without a lease (should not happen) counts as expired too. Commits.
     """
-    from app.jobs.outcomes import fail_claim
-
     now = utcnow()
     expired = and_(
         SyncRun.status == RunStatus.RUNNING,

@@ -1,23 +1,9 @@
 """What a running job sees: progress reporting on its SyncRun row, its outcome, its failure."""
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+from app.jobs.executor import Outcome
+from app.jobs.queue import record_progress
 
-from flask import current_app
-from sqlalchemy import update
-
-from app.db_types import utcnow
-from app.extensions import db
-from app.jobs.models import SyncRun
-
-
-@dataclass
-class Outcome:
-    """A run's result: records per data set, accounting-check warnings, a note for humans."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-    warnings: list[dict] = field(default_factory=list)
-    message: str | None = None
+__all__ = ["Outcome", "Progress", "RunFailed"]
 
 
 class RunFailed(Exception):
@@ -50,25 +36,15 @@ class Progress:
         total: int | None = None,
         counts: dict[str, int] | None = None,
     ) -> None:
+        """Record the current step and figures; extends the lease. Commits."""
         if counts:
             for name, value in counts.items():
                 self.counts[name] = self.counts.get(name, 0) + value
-        now = utcnow()
-        values = {
-            "heartbeat_at": now,
-            "lease_expires_at": now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"]),
-            "counts": dict(self.counts),
-        }
+        values: dict = {"counts": dict(self.counts)}
         if step is not None:
             values["current_step"] = step[:200]
         if done is not None:
             values["progress_done"] = done
         if total is not None:
             values["progress_total"] = total
-        db.session.execute(
-            update(SyncRun)
-            .where(SyncRun.id == self.run_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
+        record_progress(self.run_id, values)

@@ -6,12 +6,15 @@ connection (``pg_try_advisory_lock``); the others retry every SCHEDULER_LEADER_R
 and take over when the holder dies (PostgreSQL drops its lock with its connection). On SQLite
 there is one worker process, which runs the scheduler.
 
-The scheduler only enqueues and tidies; workers execute runs. Its state (next run time,
+The scheduler only enqueues and tidies; workers execute runs. Jobs are named by textual
+reference (``"module:function"``, APScheduler's own convention), resolved when they run: the
+jobs that queue client work live in the integrations package above this one. Its state (next run time,
 paused, last result) lives in the ``scheduler_job`` table so web processes can show it and
 pause/resume jobs (the leader applies the flag within seconds; paused jobs are also skipped
 by ``run_job`` itself).
 """
 
+import importlib
 import logging
 import threading
 from collections.abc import Callable
@@ -26,7 +29,6 @@ from sqlalchemy import text
 
 from app.db_types import utcnow
 from app.extensions import db
-from app.jobs import periodic
 from app.jobs.models import SchedulerJob
 from app.jobs.queue import advisory_lock_key, worker_identity
 
@@ -40,7 +42,7 @@ STATE_SYNC_SECONDS = 5
 class JobSpec:
     id: str
     name: str
-    func: Callable[[], object]
+    func: str  # "module:function", a function without arguments
     trigger: Callable[[dict, str], object]  # (config, timezone) -> APScheduler trigger
     start_now: bool = False
 
@@ -52,18 +54,24 @@ def _every_tick(config, tz):
 JOBS: dict[str, JobSpec] = {
     spec.id: spec
     for spec in (
-        JobSpec("enqueue_due_syncs", "Planlagte synkroniseringer", periodic.enqueue_due_syncs,
+        JobSpec("enqueue_due_syncs", "Planlagte synkroniseringer", "app.integrations.schedule:enqueue_due_syncs",
                 _every_tick, start_now=True),
-        JobSpec("refresh_client_lists", "Oppdater klientlister", periodic.enqueue_client_refreshes,
+        JobSpec("refresh_client_lists", "Oppdater klientlister", "app.integrations.schedule:enqueue_client_refreshes",
                 lambda c, tz: CronTrigger(hour=c["CLIENT_REFRESH_HOUR"], minute=0, timezone=tz)),
-        JobSpec("keep_grants_alive", "Hold Visma-tilkoblinger i live", periodic.keep_grants_alive,
+        JobSpec("keep_grants_alive", "Hold Visma-tilkoblinger i live", "app.integrations.tokens:keep_grants_alive",
                 lambda c, tz: CronTrigger(hour="*/6", minute=20, timezone=tz)),
-        JobSpec("reclaim_stale_runs", "Frigi kjøringer uten livstegn", periodic.reclaim_stale_runs,
+        JobSpec("reclaim_stale_runs", "Frigi kjøringer uten livstegn", "app.jobs.periodic:reclaim_stale_runs",
                 _every_tick, start_now=True),
-        JobSpec("prune_run_history", "Rydd gammel kjørehistorikk", periodic.prune_run_history,
+        JobSpec("prune_run_history", "Rydd gammel kjørehistorikk", "app.jobs.periodic:prune_run_history",
                 lambda c, tz: CronTrigger(hour=3, minute=30, timezone=tz)),
     )
 }
+
+
+def resolve(reference: str) -> Callable[[], object]:
+    """The function a ``"module:function"`` reference names."""
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def run_job(app: Flask, job_id: str) -> None:
@@ -75,7 +83,7 @@ def run_job(app: Flask, job_id: str) -> None:
             db.session.rollback()
             return
         try:
-            result = spec.func()
+            result = resolve(spec.func)()
             status, message = "ok", _summary(result)
         except Exception as exc:
             db.session.rollback()

@@ -1,7 +1,8 @@
 """Workers: threads that claim runs, execute them with a heartbeat, and record the outcome.
 
-An executor is ``executor(run_id, progress) -> Outcome``; the default is
-``app.sync.execute_run`` (imported when first needed). Tests pass their own.
+An executor is ``executor(run_id, progress) -> Outcome``; the default is the one the app
+factory registered (``app.jobs.executor``: the sync package's ``execute_run``). Tests pass
+their own.
 """
 
 import atexit
@@ -14,12 +15,14 @@ from collections.abc import Callable
 from flask import Flask, current_app
 
 from app.extensions import db
-from app.jobs.outcomes import UNEXPECTED_ERROR_MESSAGE, complete_claim, fail_claim
+from app.jobs.executor import hooks
 from app.jobs.queue import (
     Claim,
     claim_next,
     claim_run,
+    complete_claim,
     extend_lease,
+    fail_claim,
     release_run,
     requeue_expired_leases,
     worker_identity,
@@ -29,12 +32,15 @@ from app.jobs.runtime import Outcome, Progress, RunFailed
 log = logging.getLogger(__name__)
 
 Executor = Callable[[int, Progress], Outcome]
+UNEXPECTED_ERROR_MESSAGE = (
+    "Det oppstod en uventet feil under kjøringen. Feilen er logget hos Sticos. "
+    "Prøv igjen senere, eller kontakt Sticos hvis det gjentar seg."
+)
 
 
 def default_executor(run_id: int, progress: Progress) -> Outcome:
-    from app.sync import execute_run
-
-    return execute_run(run_id, progress)
+    """Run ``run_id`` with the executor the app factory registered."""
+    return hooks().executor(run_id, progress)
 
 
 class Heartbeat:

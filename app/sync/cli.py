@@ -13,8 +13,12 @@ from flask.cli import with_appcontext
 
 from app.audit.operations import Actor
 from app.extensions import db
+from app.integrations import operations
+from app.integrations.models import Client, Integration
 from app.jobs.models import RunKind, RunStatus, SyncRun, Trigger
 from app.jobs.runtime import Progress
+from app.jobs.worker import run_inline
+from app.sync.runs import execute_run
 
 ACTOR = Actor.system("cli")
 
@@ -52,10 +56,7 @@ class TerminalProgress(Progress):
             self.stream.flush()
 
 
-def _execute(run: SyncRun, created: bool) -> None:
-    from app.jobs.worker import run_inline
-    from app.sync import execute_run
-
+def _execute(run: SyncRun, created: bool, *, report: bool = True) -> SyncRun:
     if not created and run.status == RunStatus.RUNNING:
         raise click.ClickException(f"{run} kjører allerede (startet {run.started_at}).")
     progress: list[TerminalProgress] = []
@@ -71,6 +72,8 @@ def _execute(run: SyncRun, created: bool) -> None:
     run = db.session.get(SyncRun, run.id)
     if status is None:
         raise click.ClickException(f"{run} ble plukket opp av en annen prosess.")
+    if not report and run.status == RunStatus.SUCCEEDED:
+        return run
     click.echo(f"{run}: {run.status_label}")
     for name, value in sorted((run.counts or {}).items()):
         click.echo(f"  {name}: {value}")
@@ -78,7 +81,7 @@ def _execute(run: SyncRun, created: bool) -> None:
         click.echo(f"  ADVARSEL ({warning['check']}): {warning['detail']}")
     if run.status in (RunStatus.SUCCEEDED, RunStatus.WARNINGS):
         click.echo(run.current_step or "")
-        return
+        return run
     raise click.ClickException(run.error_message or run.status_label)
 
 
@@ -97,28 +100,36 @@ def sync_cli() -> None:
 @with_appcontext
 def run_command(client_id: int, kind: str | None, yes: bool) -> None:
     """Sync one client now (incremental unless an option says otherwise)."""
-    from app.integrations.models import Client
-    from app.integrations.operations import request_run
-
     client = db.session.get(Client, client_id)
     if client is None:
         raise click.ClickException(f"Klient {client_id} finnes ikke.")
     kind = kind or RunKind.INCREMENTAL_SYNC
-    params = None
-    if kind == RunKind.DELETE_OLD_ACCOUNTS:
-        from app.sync import preview_delete_old_accounts
-
-        preview = preview_delete_old_accounts(client.id)
-        if not preview:
-            click.echo(f"{client.name}: ingen gamle kontoer å slette.")
+    try:
+        if kind == RunKind.DELETE_OLD_ACCOUNTS:
+            _delete_old_accounts(client, yes=yes)
             return
-        for item in preview:
-            click.echo(f"  {item['number']} {item['description']} ({item['rows_affected']} rader)")
-        if not yes:
-            click.confirm(f"Slette disse {len(preview)} kontoene for {client.name}?", abort=True)
-        params = {"account_ids": [item["id"] for item in preview]}
-    run, created = request_run(kind, integration=client.integration, client=client, actor=ACTOR,
-                               trigger=Trigger.CLI, params=params)
+        run, created = operations.request_run(kind, integration=client.integration,
+                                              client=client, actor=ACTOR, trigger=Trigger.CLI)
+    except operations.Refused as exc:
+        raise click.ClickException(f"{client.name}: {exc.message}") from None
+    _execute(run, created)
+
+
+def _delete_old_accounts(client: Client, *, yes: bool) -> None:
+    """The same preview as the customer page and the admin panel, then exactly those ids."""
+    preview = operations.preview_old_accounts(client, actor=ACTOR, trigger=Trigger.CLI)
+    if preview.is_active:
+        preview = _execute(preview, preview.status == RunStatus.QUEUED, report=False)
+    accounts = preview.result or []
+    if not accounts:
+        click.echo(f"{client.name}: ingen gamle kontoer å slette.")
+        return
+    for item in accounts:
+        click.echo(f"  {item['number']} {item['description']} ({item['rows_affected']} rader)")
+    if not yes:
+        click.confirm(f"Slette disse {len(accounts)} kontoene for {client.name}?", abort=True)
+    run, created = operations.confirm_old_accounts_deletion(
+        client, preview, [item["id"] for item in accounts], actor=ACTOR, trigger=Trigger.CLI)
     _execute(run, created)
 
 
@@ -127,12 +138,12 @@ def run_command(client_id: int, kind: str | None, yes: bool) -> None:
 @with_appcontext
 def refresh_clients_command(integration_id: int) -> None:
     """Oppdater klientliste for one integration now."""
-    from app.integrations.models import Integration
-    from app.integrations.operations import request_run
-
     integration = db.session.get(Integration, integration_id)
     if integration is None:
         raise click.ClickException(f"Integrasjon {integration_id} finnes ikke.")
-    run, created = request_run(RunKind.REFRESH_CLIENTS, integration=integration, actor=ACTOR,
-                               trigger=Trigger.CLI)
+    try:
+        run, created = operations.request_run(RunKind.REFRESH_CLIENTS, integration=integration,
+                                              actor=ACTOR, trigger=Trigger.CLI)
+    except operations.Refused as exc:
+        raise click.ClickException(exc.message) from None
     _execute(run, created)

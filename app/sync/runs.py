@@ -21,7 +21,7 @@ from app.accounting.models import Account, DatasetState, GLBalance, JournalLine
 from app.audit.operations import Actor, record
 from app.db_types import utcnow
 from app.extensions import db
-from app.integrations import tokens
+from app.integrations import schedule, tokens
 from app.integrations.models import Client, Integration, IntegrationStatus, SyncResult
 from app.integrations.visma import visma_client
 from app.jobs.models import RunKind, RunStatus, SyncRun
@@ -88,7 +88,7 @@ def _failed(exc: VismaError, run: SyncRun, integration: Integration, client: Cli
         )
         retryable = False
         if client is not None:
-            _mark_unreachable(client, exc.message or message)
+            schedule.mark_unreachable(client, exc.message or message, actor=SYSTEM)
     elif isinstance(exc, Throttled):
         wait = f" om {max(1, round((exc.retry_after or 60) / 60))} min" if exc.retry_after else ""
         message = f"Visma.net begrenser antall kall for selskapet; prøver igjen{wait}." + said
@@ -116,14 +116,6 @@ def _failed(exc: VismaError, run: SyncRun, integration: Integration, client: Cli
     return RunFailed(message, retryable=retryable)
 
 
-def _mark_unreachable(client: Client, reason: str) -> None:
-    if client.reachable:
-        client.unreachable_since = utcnow()
-    client.reachable = False
-    client.unreachable_reason = reason
-    record(SYSTEM, "client_unreachable", client, reason=reason)
-
-
 # -- guards ----------------------------------------------------------------------------------
 
 
@@ -138,7 +130,7 @@ def _require_client(run: SyncRun, client: Client | None, *, active: bool = True)
             SyncRun.status == RunStatus.RUNNING,
             SyncRun.id != run.id,
             SyncRun.kind.in_([RunKind.INCREMENTAL_SYNC, RunKind.FULL_SYNC, RunKind.TEST_DATA,
-                              RunKind.DELETE_OLD_ACCOUNTS]),
+                              RunKind.DELETE_OLD_ACCOUNTS, RunKind.PREVIEW_OLD_ACCOUNTS]),
         )
     )
     if other:
@@ -205,15 +197,13 @@ def refresh_clients(
         invalid += 0 if found.orgnr_valid else 1
         found.last_seen_at = now
         if tenant.access_withdrawn:
-            _mark_unreachable(found, tenant.message or UNREACHABLE_GONE)
+            schedule.mark_unreachable(found, tenant.message or UNREACHABLE_GONE, actor=SYSTEM)
             unreachable += 1
         else:
-            found.reachable = True
-            found.unreachable_since = None
-            found.unreachable_reason = None
+            schedule.mark_reachable(found)
     for gone in existing.values():
         if gone.reachable:
-            _mark_unreachable(gone, UNREACHABLE_GONE)
+            schedule.mark_unreachable(gone, UNREACHABLE_GONE, actor=SYSTEM)
         unreachable += 1
     integration.clients_refreshed_at = now
     record(SYSTEM, "clients_refreshed", integration, found=len(tenants), new=new,
@@ -267,9 +257,7 @@ def _after_sync(client: Client, engine: ClientSync, progress: Progress, *, now, 
             w["detail"][:200] for w in warnings)
     client.last_sync_message = message[:2000]
     if not client.reachable:
-        client.reachable = True
-        client.unreachable_since = None
-        client.unreachable_reason = None
+        schedule.mark_reachable(client)
     db.session.commit()
     progress.update("Ferdig", done=engine.done, total=engine.done)
     return Outcome(counts=dict(engine.counts), warnings=warnings, message=message)
@@ -317,14 +305,11 @@ def _stale_accounts(client: Client) -> list[Account]:
     return [a for a in rows if a.account_number not in source]
 
 
-def preview_delete_old_accounts(client_id: int) -> list[dict]:
+def _preview(client: Client) -> list[dict]:
     """Exactly what «Slett gamle kontoer» would remove now: one dict per account with ``id``,
     ``number``, ``description``, ``rows_affected`` (its GL balance rows and journal lines) and
-    ``deleted_in_source_at``. Reads the source's chart of accounts (one API call); raises
-    VismaError when Visma cannot be read."""
-    client = db.session.get(Client, client_id)
-    if client is None:
-        return []
+    ``deleted_in_source_at`` (ISO 8601). Reads the source's chart of accounts (one API call);
+    raises VismaError when Visma cannot be read."""
     stale = _stale_accounts(client)
     if not stale:
         return []
@@ -348,21 +333,33 @@ def preview_delete_old_accounts(client_id: int) -> list[dict]:
             "rows_affected": 1 + gl.get(a.account_number, 0) + lines.get(a.account_number, 0),
             "gl_balance_rows": gl.get(a.account_number, 0),
             "journal_lines": lines.get(a.account_number, 0),
-            "deleted_in_source_at": a.deleted_at,
+            "deleted_in_source_at": a.deleted_at.isoformat() if a.deleted_at else None,
         }
         for a in stale
     ]
 
 
+def preview_old_accounts(run, integration, client, progress) -> Outcome:
+    """Finn gamle kontoer: the accounts «Slett gamle kontoer» would remove, stored on the run
+    for a person to confirm (a web request never reads Visma.net itself)."""
+    client = _require_client(run, client)
+    _require_connection(integration)
+    progress.update("Sammenligner kontoplanen med Visma.net")
+    accounts = _preview(client)
+    progress.update("Ferdig", done=1, total=1)
+    message = (f"{len(accounts)} gamle kontoer funnet." if accounts
+               else "Ingen gamle kontoer å slette.")
+    return Outcome(counts={"old_accounts": len(accounts)}, message=message, result=accounts)
+
+
 def delete_old_accounts(run, integration, client, progress) -> Outcome:
     """Slett gamle kontoer: remove accounts the source no longer has, with their GL balances.
-    Only those the user confirmed (``params["account_ids"]``) and only for an active client."""
+    Only those a person confirmed from a preview (``params["account_ids"]``), only those the
+    source still lacks, and only for an active client: without confirmed ids nothing goes."""
     client = _require_client(run, client)
     progress.update("Sammenligner kontoplanen med Visma.net")
-    confirmed = {int(i) for i in (run.params or {}).get("account_ids", [])}
-    stale = [a for a in _stale_accounts(client) if not confirmed or a.id in confirmed]
-    if (run.params or {}).get("account_ids") is not None and not confirmed:
-        stale = []
+    confirmed = {int(i) for i in (run.params or {}).get("account_ids") or []}
+    stale = [a for a in _stale_accounts(client) if a.id in confirmed] if confirmed else []
     numbers = sorted({a.account_number for a in stale})
     gl_removed = 0
     if numbers:
@@ -393,4 +390,5 @@ HANDLERS: dict[str, Callable[..., Outcome]] = {
     RunKind.FULL_SYNC: full_sync,
     RunKind.TEST_DATA: test_data,
     RunKind.DELETE_OLD_ACCOUNTS: delete_old_accounts,
+    RunKind.PREVIEW_OLD_ACCOUNTS: preview_old_accounts,
 }

@@ -179,7 +179,7 @@ def test_an_expired_lease_goes_back_to_the_queue_and_another_worker_finishes_it(
         assert run.status == RunStatus.SUCCEEDED and run.attempts == 2
         assert run.worker_id == "host:2/alive"
         # The dead worker's late result is ignored: its claim is fenced off.
-        from app.jobs.outcomes import complete_claim
+        from app.jobs.queue import complete_claim
 
         assert complete_claim(dead, None) is None
 

@@ -11,6 +11,7 @@ from app.db_types import utcnow
 from app.extensions import db
 from app.integrations.models import Client, IntegrationStatus
 from app.integrations.operations import resume_schedule
+from app.integrations import schedule
 from app.jobs import periodic
 from app.jobs.models import RunKind, RunStatus, SchedulerJob, SyncRun, Trigger
 from app.jobs.operations import pause_job, resume_job
@@ -58,7 +59,7 @@ def test_repeated_scheduled_failures_flag_then_pause_until_a_manual_run_succeeds
         # A paused client gets no scheduled runs, however overdue.
         db.session.execute(update(Client).values(next_sync_at=utcnow() - timedelta(hours=5)))
         db.session.commit()
-        assert periodic.enqueue_due_syncs()["queued"] == 0
+        assert schedule.enqueue_due_syncs()["queued"] == 0
 
         # A person runs it by hand and it works: flag cleared, schedule resumes.
         manual, _ = enqueue(RunKind.INCREMENTAL_SYNC, integration_id=integration_id,
@@ -96,7 +97,7 @@ def test_a_person_resumes_a_paused_schedule(app):
         client = db.session.get(Client, paused_id)
         assert client.schedule_paused_reason is None and not client.needs_attention
         assert client.consecutive_failures == 0
-        assert periodic.enqueue_due_syncs()["queued"] >= 1
+        assert schedule.enqueue_due_syncs()["queued"] >= 1
         assert db.session.scalar(
             select(SyncRun.id).where(SyncRun.client_id == paused_id)
         ) is not None
@@ -123,7 +124,7 @@ def test_the_scheduler_queues_due_clients_only_staggered_and_skips_lost_authoriz
         db.session.commit()
 
         before = utcnow()
-        assert periodic.enqueue_due_syncs() == {"due": 20, "queued": 20}
+        assert schedule.enqueue_due_syncs() == {"due": 20, "queued": 20}
         queued = db.session.scalars(select(SyncRun)).all()
         assert {r.client_id for r in queued} == set(due)
         assert {(r.kind, r.trigger, r.priority) for r in queued} == {
@@ -134,7 +135,7 @@ def test_the_scheduler_queues_due_clients_only_staggered_and_skips_lost_authoriz
         assert all(before < s <= before + timedelta(minutes=60, seconds=1) for s in slots)
         assert len({s.replace(second=0) for s in slots}) >= 10
         # Due again only after the interval; nothing doubles meanwhile.
-        assert periodic.enqueue_due_syncs() == {"due": 0, "queued": 0}
+        assert schedule.enqueue_due_syncs() == {"due": 0, "queued": 0}
         assert all(db.session.get(Client, c).next_sync_at > utcnow() for c in later)
         assert not set(inactive + lost) & {r.client_id for r in queued}
 
@@ -145,15 +146,15 @@ def test_a_client_with_a_full_sync_pending_is_not_also_given_an_incremental(app)
         enqueue(RunKind.FULL_SYNC, integration_id=integration_id, client_id=client_id,
                 actor=OPERATOR)
         db.session.commit()
-        assert periodic.enqueue_due_syncs()["queued"] == 0
+        assert schedule.enqueue_due_syncs()["queued"] == 0
 
 
 def test_client_lists_are_refreshed_for_connected_integrations(app):
     with app.app_context():
         connected, _ = make_integration("Koblet AS")
         make_integration("Venter AS", status=IntegrationStatus.AWAITING_AUTHORIZATION)
-        assert periodic.enqueue_client_refreshes() == {"integrations": 1, "queued": 1}
-        assert periodic.enqueue_client_refreshes() == {"integrations": 1, "queued": 0}
+        assert schedule.enqueue_client_refreshes() == {"integrations": 1, "queued": 1}
+        assert schedule.enqueue_client_refreshes() == {"integrations": 1, "queued": 0}
         run = db.session.scalar(select(SyncRun))
         assert (run.kind, run.integration_id, run.client_id) == (
             RunKind.REFRESH_CLIENTS, connected, None

@@ -9,7 +9,6 @@ from app.accounting.queries import current_rows
 from app.extensions import db
 from app.integrations.models import Client
 from app.jobs.models import RunKind, RunStatus
-from app.sync import preview_delete_old_accounts
 
 
 def _clients(integration):
@@ -74,6 +73,26 @@ def test_inactive_client_is_never_touched(env):
     assert run.status == RunStatus.FAILED and "ikke aktiv" in run.error_message
 
 
+def preview_of(env, integration, client) -> list[dict]:
+    run = env.run(RunKind.PREVIEW_OLD_ACCOUNTS, integration, client)
+    assert run.status == RunStatus.SUCCEEDED, run.error_message
+    return run.result
+
+
+def test_a_deletion_without_confirmed_ids_deletes_nothing(env):
+    integration = env.connect()
+    env.run(RunKind.REFRESH_CLIENTS, integration)
+    client = env.client_named(integration, "Testing")
+    env.activate(client)
+    env.sim.state.add_account(client.external_id, "8901", "Gammel konto A")
+    env.run(RunKind.FULL_SYNC, integration, client)
+    env.sim.state.delete_account(client.external_id, "8901")
+    run = env.run(RunKind.DELETE_OLD_ACCOUNTS, integration, client)
+    assert run.status == RunStatus.SUCCEEDED, run.error_message
+    assert run.counts == {"accounts_removed": 0, "gl_balances_removed": 0}
+    assert [p["number"] for p in preview_of(env, integration, client)] == ["8901"]
+
+
 def test_delete_old_accounts_preview_and_run(env):
     integration = env.connect()
     env.run(RunKind.REFRESH_CLIENTS, integration)
@@ -83,10 +102,10 @@ def test_delete_old_accounts_preview_and_run(env):
     state.add_account(tenant, "8901", "Gammel konto A")
     state.add_account(tenant, "8902", "Gammel konto B")
     env.run(RunKind.FULL_SYNC, integration, client)
-    assert preview_delete_old_accounts(client.id) == []
+    assert preview_of(env, integration, client) == []
     state.delete_account(tenant, "8901")
     state.delete_account(tenant, "8902")
-    preview = preview_delete_old_accounts(client.id)
+    preview = preview_of(env, integration, client)
     assert [(p["number"], p["description"]) for p in preview] == [
         ("8901", "Gammel konto A"), ("8902", "Gammel konto B")]
     assert all(p["rows_affected"] >= 1 for p in preview)
@@ -97,6 +116,6 @@ def test_delete_old_accounts_preview_and_run(env):
     numbers = set(db.session.scalars(select(Account.account_number).where(
         Account.client_id == client.id)))
     assert "8901" not in numbers and "8902" in numbers
-    assert [p["number"] for p in preview_delete_old_accounts(client.id)] == ["8902"]
+    assert [p["number"] for p in preview_of(env, integration, client)] == ["8902"]
     assert db.session.scalar(select(func.count()).select_from(Account).where(
         Account.client_id == client.id)) == 272

@@ -1,0 +1,44 @@
+"""Print the pairs of app packages that import each other (lazy imports included)."""
+
+import ast
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent / "app"
+
+
+def package_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "app" else None
+
+
+def main() -> int:
+    edges: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for path in ROOT.rglob("*.py"):
+        relative = path.relative_to(ROOT.parent).with_suffix("")
+        source = package_of(".".join(relative.parts))
+        if source is None:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            for target in targets:
+                package = package_of(target)
+                if package and package != source and (ROOT / package).is_dir():
+                    edges[(source, package)].add(str(relative))
+    pairs = sorted({tuple(sorted(p)) for p in edges if (p[1], p[0]) in edges})
+    for a, b in pairs:
+        print(f"{a} <-> {b}")
+        print(f"  {a} -> {b}: {', '.join(sorted(edges[(a, b)]))}")
+        print(f"  {b} -> {a}: {', '.join(sorted(edges[(b, a)]))}")
+    if not pairs:
+        print("no package pair imports each other")
+    return 1 if pairs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

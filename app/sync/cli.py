@@ -110,6 +110,8 @@ def run_command(client_id: int, kind: str | None, yes: bool) -> None:
             return
         run, created = operations.request_run(kind, integration=client.integration,
                                               client=client, actor=ACTOR, trigger=Trigger.CLI)
+    except operations.ClientInactive:
+        raise click.ClickException(f"{client.name} er ikke aktiv; aktiver klienten først.") from None
     except operations.Refused as exc:
         raise click.ClickException(f"{client.name}: {exc.message}") from None
     _execute(run, created)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from app.admin.dashboard import INTEGRATION_COLUMNS
 from app.admin.filters import AldriSynkronisert, EldreEnnDager, IdEr, Inneholder, JaNei, Valg
-from app.admin.security import OperatorModelView, flash_bulk
+from app.admin.security import OperatorModelView
 from app.audit.operations import Actor
 from app.integrations import operations
 from app.integrations.models import Client, Integration
@@ -124,12 +124,12 @@ class ClientView(OperatorModelView):
     @action("activate", "Aktiver", "Aktivere de valgte klientene? De blir synkronisert fra nå av.")
     def action_activate(self, ids):
         result = operations.activate_clients(self.selection(ids), actor=Actor.current())
-        flash_bulk("Aktiver", result, done_label="aktivert")
+        flash(bulk_message("Aktiver", result), "success")
 
     @action("deactivate", "Deaktiver", "Deaktivere de valgte klientene? Data som er hentet, beholdes.")
     def action_deactivate(self, ids):
         result = operations.deactivate_clients(self.selection(ids), actor=Actor.current())
-        flash_bulk("Deaktiver", result, done_label="deaktivert")
+        flash(bulk_message("Deaktiver", result), "success")
 
     @action("resume_schedule", "Gjenoppta planlagt synkronisering",
             "Gjenoppta planlagt synkronisering for de valgte klientene? Merket «krever oppfølging» "
@@ -141,9 +141,8 @@ class ClientView(OperatorModelView):
     def _request_runs(self, name: str, ids):
         kind = RUN_ACTIONS[name]
         result = operations.request_runs_for_clients(kind, self.selection(ids), actor=Actor.current())
-        flash(f"{ROW_LABELS[name]}: {result.queued} lagt i kø"
-              + (f", {result.unchanged} ikke aktive (hoppet over)" if result.unchanged else "")
-              + ". Inaktive klienter og klienter med samme kjøring i kø får ingen ny.", "success")
+        flash(bulk_message(ROW_LABELS[name], result)
+              + " Inaktive klienter og klienter med samme kjøring i kø får ingen ny.", "success")
 
     @action("sync", "Synkroniser", "Synkronisere de valgte klientene nå?")
     def action_sync(self, ids):

@@ -7,7 +7,7 @@ from sqlalchemy.orm import joinedload, load_only
 
 from app.admin.dashboard import INTEGRATION_COLUMNS
 from app.admin.filters import IdEr, Inneholder, Valg
-from app.admin.security import OperatorModelView, flash_bulk
+from app.admin.security import OperatorModelView
 from app.audit.operations import Actor
 from app.extensions import db
 from app.integrations import operations
@@ -16,8 +16,8 @@ from app.integrations.models import (
     SYSTEM_LABELS,
     Client,
     Integration,
-    IntegrationStatus,
 )
+from app.integrations.presenters import bulk_message
 from app.jobs.models import RunKind, SyncRun
 
 # Everything an operator may see of an integration: never the token.
@@ -128,12 +128,13 @@ class IntegrationView(OperatorModelView):
         queued = already = skipped = 0
         actor = Actor.current()
         for integration in self._integrations(ids):
-            if integration.status != IntegrationStatus.CONNECTED:
+            try:
+                _run, created = operations.request_run(
+                    RunKind.REFRESH_CLIENTS, integration=integration, actor=actor
+                )
+            except operations.NotConnected:
                 skipped += 1
                 continue
-            _run, created = operations.request_run(
-                RunKind.REFRESH_CLIENTS, integration=integration, actor=actor
-            )
             queued += created
             already += not created
         flash(f"Oppdater klientliste: {queued} lagt i kø, {already} var allerede i kø, "
@@ -144,7 +145,7 @@ class IntegrationView(OperatorModelView):
     def action_activate_all(self, ids):
         selection = select(Client.id).where(Client.integration_id.in_(self.selection(ids)))
         result = operations.activate_clients(selection, actor=Actor.current())
-        flash_bulk("Aktiver alle klienter", result, done_label="aktivert")
+        flash(bulk_message("Aktiver alle klienter", result), "success")
 
     @action("deactivate_all", "Deaktiver alle klienter",
             "Deaktivere alle klientene i de valgte integrasjonene? Data som er hentet, beholdes, "
@@ -152,7 +153,7 @@ class IntegrationView(OperatorModelView):
     def action_deactivate_all(self, ids):
         selection = select(Client.id).where(Client.integration_id.in_(self.selection(ids)))
         result = operations.deactivate_clients(selection, actor=Actor.current())
-        flash_bulk("Deaktiver alle klienter", result, done_label="deaktivert")
+        flash(bulk_message("Deaktiver alle klienter", result), "success")
 
     @action("delete_system", "Slett system",
             "Slette de valgte integrasjonene? Tilgangen hos Visma.net trekkes tilbake, og alle "

@@ -4,7 +4,7 @@ of the model views (Norwegian texts, CSRF-protected forms, Oslo time, bulk-resul
 import json
 from datetime import datetime
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
@@ -117,17 +117,3 @@ class OperatorModelView(OperatorAccess, ModelView):
             )
             return query.with_entities(self.model.id).order_by(None).statement
         return [int(i) for i in ids]
-
-
-def flash_bulk(title: str, result, *, done_label: str) -> None:
-    """One line per bulk action with the BulkResult numbers."""
-    parts = [f"{result.done} {done_label}"]
-    if result.unchanged:
-        parts.append(f"{result.unchanged} uendret")
-    if result.unreachable:
-        parts.append(f"{result.unreachable} ikke tilgjengelige (hoppet over)")
-    if result.needs_reconnect:
-        parts.append(f"{result.needs_reconnect} venter på ny tilkobling")
-    if result.queued:
-        parts.append(f"{result.queued} kjøringer lagt i kø")
-    flash(f"{title}: " + ", ".join(parts) + ".", "success")

@@ -144,7 +144,9 @@ def client_sync_summary(client: Client) -> dict:
 
 
 def bulk_message(label: str, result: BulkResult) -> str:
-    """'Aktiver alle: 87 aktivert, 3 krever ny tilkobling' — every outcome, never a bare OK."""
+    """'Aktiver alle: 87 aktivert, 3 krever ny tilkobling' — every outcome, never a bare OK.
+
+    The one wording of a bulk result, on the customer pages and in the admin panel alike."""
     parts = []
     if result.action == "activate":
         parts.append(f"{result.done} aktivert")
@@ -163,5 +165,5 @@ def bulk_message(label: str, result: BulkResult) -> str:
     else:
         parts.append(f"{max(result.queued, 0)} lagt i kø")
         if result.unchanged:
-            parts.append(f"{result.unchanged} hoppet over")
+            parts.append(f"{result.unchanged} ikke aktive (hoppet over)")
     return f"{label}: " + ", ".join(parts) + "."

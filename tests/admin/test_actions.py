@@ -48,7 +48,7 @@ def test_activate_and_deactivate(app, client, world, admin_csrf):
     unreachable = world.client_ids[5]
     response = post_action(client, "clients_admin", "activate", [*inactive, unreachable, world.client_ids[0]], admin_csrf)
     assert response.status_code == 200
-    assert "Aktiver: 2 aktivert, 1 uendret, 1 ikke tilgjengelige (hoppet over), 2 kjøringer lagt i kø." in response.text
+    assert "Aktiver: 2 aktivert, 1 ikke tilgjengelige i Visma.net, 1 var allerede aktive, 2 synkroniseringer lagt i kø." in response.text
     rows = clients_by_id(app, world.client_ids)
     assert all(rows[i].active for i in inactive) and not rows[unreachable].active
     assert {r.client_id for r in runs_for(app, inactive, RunKind.FULL_SYNC)} == set(inactive)
@@ -67,7 +67,8 @@ def test_activate_and_deactivate(app, client, world, admin_csrf):
     ("sync", RunKind.INCREMENTAL_SYNC, "Synkroniser"),
     ("full_sync", RunKind.FULL_SYNC, "Full synkronisering"),
     ("test_data", RunKind.TEST_DATA, "Send testdata til sticos"),
-    ("delete_old_accounts", RunKind.DELETE_OLD_ACCOUNTS, "Slett gamle kontoer"),
+    # Deleting old accounts starts with a preview per client (tests/sync/test_old_accounts_preview).
+    ("delete_old_accounts", RunKind.PREVIEW_OLD_ACCOUNTS, "Slett gamle kontoer"),
 ])
 def test_run_actions_queue_one_run_per_active_client(app, client, world, admin_csrf, action, kind, label):
     active = world.client_ids[:3]
@@ -134,14 +135,14 @@ def test_all_matches_applies_to_the_filtered_search(app, client, world, admin_cs
 def test_integration_bulk_actions(app, client, world, admin_csrf):
     iid = world.integration_id
     response = post_action(client, "integrations_admin", "activate_all", [iid], admin_csrf)
-    assert "Aktiver alle klienter: 2 aktivert, 3 uendret, 1 ikke tilgjengelige (hoppet over)" in response.text
+    assert "Aktiver alle klienter: 2 aktivert, 1 ikke tilgjengelige i Visma.net, 3 var allerede aktive" in response.text
     response = post_action(client, "integrations_admin", "refresh_clients", [iid], admin_csrf)
     assert "Oppdater klientliste: 1 lagt i kø" in response.text
     with app.app_context():
         run = db.session.scalar(select(SyncRun).where(SyncRun.kind == RunKind.REFRESH_CLIENTS))
         assert run.integration_id == iid and run.client_id is None and run.requested_by == "operator@sticos.test"
     response = post_action(client, "integrations_admin", "deactivate_all", [iid], admin_csrf)
-    assert "Deaktiver alle klienter: 5 deaktivert, 1 uendret." in response.text
+    assert "Deaktiver alle klienter: 5 deaktivert, 1 var allerede inaktive." in response.text
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(Client.active.is_(True))) == 0
     actions = {e.action for e in events(app, "clients_activated") + events(app, "clients_deactivated")

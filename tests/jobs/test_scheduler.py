@@ -9,9 +9,9 @@ from app.audit.models import AuditEvent
 from app.audit.operations import Actor
 from app.db_types import utcnow
 from app.extensions import db
+from app.integrations import schedule
 from app.integrations.models import Client, IntegrationStatus
 from app.integrations.operations import resume_schedule
-from app.integrations import schedule
 from app.jobs import periodic
 from app.jobs.models import RunKind, RunStatus, SchedulerJob, SyncRun, Trigger
 from app.jobs.operations import pause_job, resume_job

@@ -87,8 +87,8 @@ def test_keep_alive_refreshes_only_grants_about_to_expire_unused(tmp_path, sim):
 
     from app.db_types import utcnow
     from app.integrations.models import Integration
-    from app.integrations.visma import visma_client
     from app.integrations.tokens import keep_grants_alive
+    from app.integrations.visma import visma_client
     from tests.sync.conftest import make_env
 
     env = make_env(tmp_path, sim)

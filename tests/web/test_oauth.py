@@ -248,10 +248,18 @@ def test_slett_gamle_kontoer_previews_then_queues_only_the_previewed(app, browse
                  data={"csrf_token": csrf_token_from(page.text)})
     drain()  # the first full sync
     url = f"/integrasjoner/{iid}/klienter/{cid}/slett-gamle-kontoer"
-    assert "Ingen gamle kontoer å slette" in text_of(browser.get(url).text)
+
+    def preview_page():
+        """Each visit queues a fresh preview; a worker reads Visma.net, then the page shows it."""
+        waiting = browser.get(url)
+        assert waiting.status_code == 302
+        drain()
+        return browser.get(waiting.headers["Location"])
+
+    assert "Ingen gamle kontoer å slette" in text_of(preview_page().text)
 
     sim.delete_account(tenant, "9990")
-    preview = browser.get(url)
+    preview = preview_page()
     text = text_of(preview.text)
     assert "Disse 1 kontoene finnes hos Sticos, men ikke lenger i Visma.net." in text
     assert "9990 Gammel konto" in text
@@ -261,13 +269,15 @@ def test_slett_gamle_kontoer_previews_then_queues_only_the_previewed(app, browse
         assert not db.session.scalars(
             select(SyncRun).where(SyncRun.kind == RunKind.DELETE_OLD_ACCOUNTS)).all()
     # Confirming with an extra, unpreviewed id only sends the previewed one.
+    preview_id = re.search(r'name="forhandsvisning" value="(\d+)"', preview.text).group(1)
     response = browser.post(url, data={"csrf_token": csrf_token_from(preview.text),
+                                       "forhandsvisning": preview_id,
                                        "account_id": [ids[0], "424242"]}, follow_redirects=True)
     assert "Slett gamle kontoer (TrekkSpill): lagt i kø." in text_of(response.text)
     with app.app_context():
         run = db.session.scalars(
             select(SyncRun).where(SyncRun.kind == RunKind.DELETE_OLD_ACCOUNTS)).one()
-        assert run.params == {"account_ids": [int(ids[0])]}
+        assert run.params == {"account_ids": [int(ids[0])], "preview_run_id": int(preview_id)}
     drain()
     data = browser.get(f"/integrasjoner/{iid}/status?klienter={cid}").get_json()
     done = next(r for r in data["runs"] if r["kind"] == "delete_old_accounts")

@@ -30,9 +30,11 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "Could not install chromium: browser tests will be skipped."; }
 
-# In parallel, one process per core (each builds the schema once); worksteal keeps both
-# busy to the end although a few tests take seconds. A single folder: $(BIN)/pytest tests/api
+# Import contracts first (pyproject's [tool.importlinter]; about a second), then the tests in
+# parallel, one process per core (each builds the schema once); worksteal keeps both busy to
+# the end although a few tests take seconds. A single folder: $(BIN)/pytest tests/api
 test: $(STAMP) browser
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n auto --dist worksteal
 
 bench: $(STAMP)
@@ -40,6 +42,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) instance/*.db test-artifacts

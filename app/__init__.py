@@ -142,7 +142,7 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from app.main import template_helpers
+    from app import template_helpers
 
     template_helpers.init_app(app)
 

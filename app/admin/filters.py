@@ -6,7 +6,7 @@ from flask_admin.contrib.sqla import filters as sqla
 from flask_admin.model import filters as base
 
 from app.db_types import utcnow
-from app.main.template_helpers import OSLO
+from app.template_helpers import OSLO
 
 
 class Er(sqla.FilterEqual):

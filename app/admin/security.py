@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from app.admin.forms import AdminForm
 from app.admin.i18n import nb_gettext, nb_ngettext
-from app.main.template_helpers import oslo_time
+from app.template_helpers import oslo_time
 
 
 def is_operator() -> bool:

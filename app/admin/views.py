@@ -3,12 +3,12 @@
 from flask_admin import Admin
 
 from app.admin import accounting
+from app.admin.api_keys import ApiKeyView
 from app.admin.audit import AuditView
 from app.admin.clients import ClientView
 from app.admin.integrations import IntegrationView
 from app.admin.people import CustomerView, UserView
 from app.admin.runs import RunView
-from app.api.admin import ApiKeyView
 from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.customers.models import Customer

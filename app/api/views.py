@@ -10,7 +10,7 @@ from app.api.problems import ApiProblem, from_problem, problem_response
 from app.api.ratelimit import hit
 from app.extensions import csrf, db
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # API keys, not session cookies, authenticate here: there is no browser session to protect.
 csrf.exempt(bp)
 

@@ -6,7 +6,6 @@ from flask import has_request_context, request
 from flask_login import current_user
 
 from app.audit.models import AuditEvent
-from app.auth.access import customer_id_of
 from app.extensions import db
 
 
@@ -53,3 +52,12 @@ def record(actor: Actor, action: str, obj=None, *, customer_id=None, **details) 
     db.session.add(event)
     return event
 
+
+
+def customer_id_of(obj) -> int | None:
+    """The customer an object belongs to (directly or through its integration), if any: the
+    customer an audit event is filed under, and the one a customer user must be to see it."""
+    if hasattr(obj, "customer_id"):
+        return obj.customer_id
+    integration = getattr(obj, "integration", None)
+    return integration.customer_id if integration is not None else None

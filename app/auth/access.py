@@ -5,6 +5,7 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user, login_required
 
+from app.audit.operations import customer_id_of
 from app.extensions import db
 
 
@@ -28,11 +29,3 @@ def own_or_404(model, object_id: int):
     if obj is None or customer_id_of(obj) != current_user.customer_id:
         abort(404)
     return obj
-
-
-def customer_id_of(obj) -> int | None:
-    """The customer an object belongs to (directly or through its integration), if any."""
-    if hasattr(obj, "customer_id"):
-        return obj.customer_id
-    integration = getattr(obj, "integration", None)
-    return integration.customer_id if integration is not None else None

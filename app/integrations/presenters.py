@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.integrations.models import Client, SyncResult
 from app.integrations.operations import BulkResult
 from app.jobs.models import RUN_STATUS_LABELS, RunStatus, SyncRun
-from app.main.template_helpers import oslo_time, relative_time
+from app.template_helpers import oslo_time, relative_time
 
 # Record counts per data set, as the engine names them.
 COUNT_LABELS = {

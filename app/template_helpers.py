@@ -1,4 +1,8 @@
-"""Jinja filters and globals: Oslo time, relative time, labels."""
+"""Jinja filters and globals: Oslo time, relative time, labels (also used by the presenters).
+
+A module of the app root, below every package, like `db_types`: pages of every package
+format times the same way.
+"""
 
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo

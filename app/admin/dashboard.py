@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, load_only
 
 from app.customers.models import Customer
@@ -15,6 +15,7 @@ from app.integrations.models import (
     Integration,
     IntegrationStatus,
 )
+from app.integrations.queries import all_client_counts
 from app.jobs import queries as jobs_queries
 from app.jobs.models import RunStatus, SyncRun
 
@@ -82,16 +83,9 @@ def build_dashboard() -> Dashboard:
     ]
     board.integrations_total = sum(by_status.values())
 
-    clients = db.session.execute(
-        select(
-            func.coalesce(func.sum(case((Client.active.is_(True), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Client.active.is_(False), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Client.reachable.is_(False), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Client.needs_attention.is_(True), 1), else_=0)), 0),
-        )
-    ).one()
-    (board.clients_active, board.clients_inactive, board.clients_unreachable,
-     board.clients_attention) = clients
+    clients = all_client_counts()
+    board.clients_active, board.clients_inactive = clients.active, clients.inactive
+    board.clients_unreachable, board.clients_attention = clients.unreachable, clients.attention
 
     stats = jobs_queries.queue_stats()
     board.runs_queued = stats["queued"]

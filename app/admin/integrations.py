@@ -2,7 +2,7 @@
 
 from flask import flash, g
 from flask_admin.actions import action
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, load_only
 
 from app.admin.dashboard import INTEGRATION_COLUMNS
@@ -18,6 +18,7 @@ from app.integrations.models import (
     Integration,
 )
 from app.integrations.presenters import bulk_message
+from app.integrations.queries import ClientCounts, client_counts
 from app.jobs.models import RunKind, SyncRun
 
 # Everything an operator may see of an integration: never the token.
@@ -65,7 +66,8 @@ class IntegrationView(OperatorModelView):
     column_formatters = {
         "system": lambda v, c, m, n: SYSTEM_LABELS.get(m.system, m.system),
         "status": lambda v, c, m, n: INTEGRATION_STATUS_LABELS.get(m.status, m.status),
-        "klienter": lambda v, c, m, n: "{} / {}".format(*g.admin_client_counts.get(m.id, (0, 0))),
+        "klienter": lambda v, c, m, n: "{0.active} / {0.total}".format(
+            g.admin_client_counts.get(m.id, ClientCounts())),
     }
     column_formatters_export = {
         "system": column_formatters["system"],
@@ -98,7 +100,8 @@ class IntegrationView(OperatorModelView):
                 select(Client).where(Client.integration_id == integration.id)
                 .order_by(Client.name).limit(200)
             ))
-            kwargs["client_counts"] = client_counts([integration.id]).get(integration.id, (0, 0))
+            kwargs["client_counts"] = client_counts([integration.id]).get(
+                integration.id, ClientCounts())
             kwargs["runs"] = list(db.session.scalars(
                 select(SyncRun).options(joinedload(SyncRun.client).load_only(Client.id, Client.name))
                 .where(SyncRun.integration_id == integration.id)
@@ -167,16 +170,3 @@ class IntegrationView(OperatorModelView):
             deleted.append(label)
         flash(f"Slett system: {len(deleted)} slettet" + (f" ({'; '.join(deleted)})." if deleted else "."),
               "success")
-
-
-def client_counts(integration_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """(active, all) clients per integration, in one grouped query."""
-    if not integration_ids:
-        return {}
-    rows = db.session.execute(
-        select(Client.integration_id,
-               func.sum(case((Client.active.is_(True), 1), else_=0)), func.count())
-        .where(Client.integration_id.in_(integration_ids))
-        .group_by(Client.integration_id)
-    )
-    return {iid: (int(active or 0), int(total)) for iid, active, total in rows}

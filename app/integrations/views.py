@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, or_, select
 
 from app.audit.operations import Actor
 from app.auth.access import customer_required, own_or_404
@@ -40,6 +40,7 @@ from app.integrations.presenters import (
     client_sync_summary,
     run_payload,
 )
+from app.integrations.queries import ClientCounts, client_counts
 from app.integrations.tokens import refresh_expiry
 from app.jobs.models import ACTIVE_STATUSES, RUN_KIND_LABELS, RunKind, RunStatus, SyncRun
 from app.jobs.queries import queue_positions
@@ -67,19 +68,16 @@ FILTERS = {
 @bp.get("/")
 @customer_required
 def index():
-    last_sync = func.max(Client.last_sync_at)
-    rows = db.session.execute(
-        select(
-            Integration,
-            func.coalesce(func.sum(case((Client.active.is_(True), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Client.active.is_(False), 1), else_=0)), 0),
-            last_sync,
-        )
-        .outerjoin(Client, Client.integration_id == Integration.id)
+    integrations = db.session.scalars(
+        select(Integration)
         .where(Integration.customer_id == current_user.customer_id)
-        .group_by(Integration.id)
         .order_by(Integration.created_at, Integration.id)
     ).all()
+    counts = client_counts(i.id for i in integrations)
+    rows = []
+    for integration in integrations:
+        c = counts.get(integration.id, ClientCounts())
+        rows.append((integration, c.active, c.inactive, c.last_sync_at))
     return render_template("integrations/index.html", rows=rows)
 
 
@@ -232,9 +230,9 @@ def status(integration_id: int):
             "id": integration.id,
             "status": integration.status,
             "status_label": integration.status_label,
-            "active_clients": counts["active"],
-            "inactive_clients": counts["inactive"],
-            "total_clients": counts["total"],
+            "active_clients": counts.active,
+            "inactive_clients": counts.inactive,
+            "total_clients": counts.total,
         },
         busy=bool(active_total),
         active_runs=active_total,
@@ -294,7 +292,7 @@ def activate_all(integration_id: int):
 def deactivate_all(integration_id: int):
     integration = own_or_404(Integration, integration_id)
     if request.method == "GET":
-        active = _counts(integration.id)["active"]
+        active = _counts(integration.id).active
         return render_template(
             "integrations/confirm.html", integration=integration,
             title="Deaktiver alle klienter?",
@@ -316,7 +314,7 @@ def deactivate_all(integration_id: int):
 def delete(integration_id: int):
     integration = own_or_404(Integration, integration_id)
     if request.method == "GET":
-        total = _counts(integration.id)["total"]
+        total = _counts(integration.id).total
         return render_template(
             "integrations/confirm.html", integration=integration,
             title=f"Slett system {integration.system_label}?",
@@ -483,21 +481,8 @@ def _back(integration: Integration, client: Client | None = None):
     return redirect(url_for(".show", integration_id=integration.id, _anchor=anchor, **args))
 
 
-def _counts(integration_id: int) -> dict:
-    row = db.session.execute(
-        select(
-            func.coalesce(func.sum(case((Client.active.is_(True), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Client.active.is_(False), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Client.is_new.is_(True), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Client.reachable.is_(False), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Client.needs_attention.is_(True), 1), else_=0)), 0),
-        ).where(Client.integration_id == integration_id)
-    ).one()
-    active, inactive, new, unreachable, attention = (int(v) for v in row)
-    return {
-        "active": active, "inactive": inactive, "total": active + inactive,
-        "new": new, "unreachable": unreachable, "attention": attention,
-    }
+def _counts(integration_id: int) -> ClientCounts:
+    return client_counts([integration_id]).get(integration_id, ClientCounts())
 
 
 def _client_page(integration: Integration) -> dict:

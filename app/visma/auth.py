@@ -105,6 +105,16 @@ def token_error(response: requests.Response, *, tenant_id: str | None = None) ->
     status = response.status_code
     message, code = parse_error_body(response.content)
     text = message or f"Visma Connect svarte med feil {status}."
+    return _token_error(code, text, status=status, tenant_id=tenant_id,
+                        retry_after=response.headers.get("Retry-After"))
+
+
+def _token_error(
+    code: str | None, text: str, *, status: int | None = None, tenant_id: str | None = None,
+    retry_after: str | None = None,
+) -> VismaError:
+    """The one mapping of a token-endpoint error (its OAuth ``error`` code, else its HTTP
+    status) to a typed error, for error answers and for errors inside a 2xx answer alike."""
     if code == "invalid_grant":
         return AuthorizationLost(text, status=status, fault_code=code)
     if code == "invalid_tenant":
@@ -115,12 +125,9 @@ def token_error(response: requests.Response, *, tenant_id: str | None = None) ->
         )
     if status == 429:
         return Throttled(
-            text,
-            status=status,
-            fault_code=code,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            text, status=status, fault_code=code, retry_after=parse_retry_after(retry_after)
         )
-    if status >= 500:
+    if status is not None and status >= 500:
         return VismaUnavailable(text, status=status, fault_code=code)
     return ApiError(text, status=status, fault_code=code)
 
@@ -355,15 +362,7 @@ def token_error_from_oauth(exc: OAuthError, *, tenant_id: str | None = None) -> 
     """Map an Authlib OAuthError (an ``error`` in a 2xx token answer) to a typed error."""
     code = getattr(exc, "error", None)
     text = getattr(exc, "description", None) or code or "Ukjent feil fra Visma Connect."
-    if code == "invalid_grant":
-        return AuthorizationLost(text, fault_code=code)
-    if code == "invalid_tenant":
-        return CompanyAccessWithdrawn(text, fault_code=code, tenant_id=tenant_id)
-    if code in ("invalid_client", "unauthorized_client", "invalid_scope"):
-        return ConfigurationError(
-            f"Visma Connect avviste appens oppsett ({code}): {text}", fault_code=code
-        )
-    return ApiError(text, fault_code=code)
+    return _token_error(code, text, tenant_id=tenant_id)
 
 
 class _UserToken:

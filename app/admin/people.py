@@ -12,18 +12,20 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from app.admin.forms import AdminForm
 from app.admin.security import OperatorModelView
-from app.audit.operations import Actor, record
+from app.audit.operations import Actor
 from app.auth.models import Role, User
 from app.auth.operations import (
     UserError,
     create_user,
+    delete_user,
     issue_one_time_password,
     new_one_time_password,
+    update_user,
 )
 from app.customers.models import Customer
+from app.customers.operations import CustomerError, delete_customer, save_customer
 from app.extensions import db
-from app.integrations.models import Integration
-from app.orgnr import is_valid_orgnr, normalize_orgnr
+from app.orgnr import is_valid_orgnr
 
 ROLE_LABELS = {Role.OPERATOR: "Operatør (Sticos)", Role.CUSTOMER: "Kundebruker"}
 
@@ -65,25 +67,21 @@ class CustomerView(OperatorModelView):
     column_labels = {"id": "ID", "name": "Navn", "orgnr": "Orgnr", "created_at": "Opprettet"}
     can_export = True
 
-    def on_model_change(self, form, model, is_created):
-        model.name = model.name.strip()
-        model.orgnr = normalize_orgnr(model.orgnr) or None
-        db.session.flush()
-        record(Actor.current(), "customer_created" if is_created else "customer_updated", model,
-               customer_id=model.id, name=model.name, orgnr=model.orgnr)
+    def create_model(self, form):
+        return save_customer(None, name=form.name.data, orgnr=form.orgnr.data,
+                             actor=Actor.current())
 
-    def on_model_delete(self, model):
-        has_integrations = db.session.scalar(
-            select(Integration.id).where(Integration.customer_id == model.id).limit(1)
-        )
-        if has_integrations is not None:
-            raise ValidationError(
-                "Kunden har integrasjoner. Slett dem først (Integrasjoner → Slett system), "
-                "så tilgangen hos Visma trekkes tilbake."
-            )
-        if db.session.scalar(select(User.id).where(User.customer_id == model.id).limit(1)):
-            raise ValidationError("Kunden har brukere. Slett eller deaktiver dem først (Brukere).")
-        record(Actor.current(), "customer_deleted", model, customer_id=model.id, name=model.name)
+    def update_model(self, form, model):
+        save_customer(model, name=form.name.data, orgnr=form.orgnr.data, actor=Actor.current())
+        return True
+
+    def delete_model(self, model):
+        try:
+            delete_customer(model, actor=Actor.current())
+        except CustomerError as exc:
+            flash(exc.message, "error")
+            return False
+        return True
 
 
 class UserCreateForm(AdminForm):
@@ -174,22 +172,17 @@ class UserView(OperatorModelView):
         return form
 
     def update_model(self, form, model):
-        before = {"email": model.email, "role": model.role, "customer_id": model.customer_id,
-                  "is_active_user": model.is_active_user}
-        model.email = form.email.data.strip().lower()
-        model.role = form.role.data
-        model.customer_id = int(form.customer_id.data) if form.customer_id.data else None
-        model.is_active_user = form.is_active_user.data
-        model.must_change_password = form.must_change_password.data
-        after = {"email": model.email, "role": model.role, "customer_id": model.customer_id,
-                 "is_active_user": model.is_active_user}
-        changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
-        record(Actor.current(), "user_updated", model, changes=changed)
-        db.session.commit()
+        update_user(
+            model, email=form.email.data, role=form.role.data,
+            customer_id=int(form.customer_id.data) if form.customer_id.data else None,
+            is_active_user=form.is_active_user.data,
+            must_change_password=form.must_change_password.data, actor=Actor.current(),
+        )
         return True
 
-    def on_model_delete(self, model):
-        record(Actor.current(), "user_deleted", model, email=model.email)
+    def delete_model(self, model):
+        delete_user(model, actor=Actor.current())
+        return True
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):

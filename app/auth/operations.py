@@ -1,4 +1,9 @@
-"""Creating users: one function for the CLI, the demo seed and the admin panel."""
+"""Users: creating, changing, deleting them and their passwords, for the CLI, the demo seed,
+the admin panel and the password page.
+
+Commit policy: each public function is its entry point's whole unit of work and commits
+before it returns (or raises UserError having changed nothing).
+"""
 
 import secrets
 
@@ -25,6 +30,7 @@ def create_user(
     actor: Actor | None = None,
     must_change_password: bool = False,
 ) -> User:
+    """Create a user; a customer user belongs to the customer named ``customer_name``."""
     email = email.strip().lower()
     if "@" not in email:
         raise UserError(f"{email!r} is not an e-mail address.")
@@ -56,6 +62,7 @@ ONE_TIME_PASSWORD_BYTES = 9  # 12 url-safe characters
 
 
 def new_one_time_password() -> str:
+    """A random password to hand over once."""
     return secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
 
 
@@ -72,6 +79,7 @@ def issue_one_time_password(user: User, *, actor: Actor) -> str:
 
 
 def replace_password(user: User, new_password: str, *, actor: Actor) -> None:
+    """The user's own new password (the password page)."""
     if len(new_password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"Passordet må ha minst {MIN_PASSWORD_LENGTH} tegn.")
     if user.check_password(new_password):
@@ -79,4 +87,35 @@ def replace_password(user: User, new_password: str, *, actor: Actor) -> None:
     user.set_password(new_password)
     user.must_change_password = False
     record(actor, "user_password_changed", user)
+    db.session.commit()
+
+
+def update_user(
+    user: User,
+    *,
+    email: str,
+    role: str,
+    customer_id: int | None,
+    is_active_user: bool,
+    must_change_password: bool,
+    actor: Actor,
+) -> None:
+    """Change a user's e-mail, role, customer and flags; the audit event lists what changed."""
+    fields = ("email", "role", "customer_id", "is_active_user")
+    before = {name: getattr(user, name) for name in fields}
+    user.email = email.strip().lower()
+    user.role = role
+    user.customer_id = customer_id
+    user.is_active_user = is_active_user
+    user.must_change_password = must_change_password
+    changed = {name: [before[name], getattr(user, name)] for name in fields
+               if before[name] != getattr(user, name)}
+    record(actor, "user_updated", user, changes=changed)
+    db.session.commit()
+
+
+def delete_user(user: User, *, actor: Actor) -> None:
+    """Delete a user (their audit events keep their e-mail)."""
+    record(actor, "user_deleted", user, email=user.email)
+    db.session.delete(user)
     db.session.commit()

@@ -82,7 +82,6 @@ class ApiKeyView(OperatorModelView):
             api_key, key = create_api_key(
                 form.name.data, actor=Actor.current(), customer_id=customer_id
             )
-            db.session.commit()
             # Shown on this response only: not flashed (the session cookie is readable).
             response = make_response(
                 self.render("api_admin/key_created.html", api_key=api_key, key=key)
@@ -98,5 +97,4 @@ class ApiKeyView(OperatorModelView):
     )
     def action_revoke(self, ids):
         count = revoke_api_keys([int(i) for i in ids], actor=Actor.current())
-        db.session.commit()
         flash(f"{count} API-nøkler tilbakekalt.", "success")

@@ -1,4 +1,9 @@
-"""State changes for API keys (create, revoke), audited; and the check of a presented key."""
+"""State changes for API keys (create, revoke), audited; and the check of a presented key.
+
+Commit policy: ``create_api_key`` and ``revoke_api_keys`` are their entry point's whole unit of
+work and commit, like every operations module. ``touch_last_used`` is part of a request's
+rate-limit transaction and leaves the commit to it.
+"""
 
 import hashlib
 import hmac
@@ -18,15 +23,14 @@ PREFIX_LENGTH = len(KEY_MARKER) + 8
 
 
 def hash_key(key: str) -> str:
+    """The stored form of a key (SHA-256, hex)."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 def create_api_key(
     name: str, *, actor: Actor, customer_id: int | None = None, scope: str = "read"
 ) -> tuple[ApiKey, str]:
-    """Make a key; returns (row, the key itself). The key is shown once and never stored.
-
-    The caller commits (the audit event is part of the same transaction)."""
+    """Make a key; returns (row, the key itself). The key is shown once and never stored."""
     name = (name or "").strip()
     if not name:
         raise ValueError("An API key needs a name (who uses it, for what).")
@@ -53,13 +57,12 @@ def create_api_key(
         scope=scope,
         limited_to_customer_id=customer_id,
     )
+    db.session.commit()
     return api_key, key
 
 
 def revoke_api_keys(ids: Iterable[int], *, actor: Actor) -> int:
-    """Revoke the given keys (already revoked ones are left as they are); returns how many.
-
-    The caller commits."""
+    """Revoke the given keys (already revoked ones are left as they are); returns how many."""
     keys = db.session.scalars(
         select(ApiKey).where(ApiKey.id.in_(list(ids)), ApiKey.revoked_at.is_(None))
     ).all()
@@ -68,6 +71,7 @@ def revoke_api_keys(ids: Iterable[int], *, actor: Actor) -> int:
         api_key.revoked_at = now
         api_key.revoked_by = actor.label
         record(actor, "api_key.revoked", api_key, prefix=api_key.prefix)
+    db.session.commit()
     return len(keys)
 
 
@@ -84,4 +88,5 @@ def find_active_key(presented: str) -> ApiKey | None:
 
 
 def touch_last_used(api_key_id: int) -> None:
+    """Note that the key was used now (once a minute, from the rate limiter)."""
     db.session.execute(update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=utcnow()))

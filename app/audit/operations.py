@@ -1,4 +1,8 @@
-"""Writing audit events; every state change calls record() in the same transaction."""
+"""Writing audit events; every state change calls record() in the same transaction.
+
+Commit policy: ``record`` never commits; the operation that calls it commits the event with
+the change it describes.
+"""
 
 from dataclasses import dataclass
 
@@ -20,6 +24,7 @@ class Actor:
 
     @classmethod
     def system(cls, name: str) -> "Actor":
+        """A named system process: the scheduler, a worker, the CLI."""
         return cls(label=name)
 
     @classmethod

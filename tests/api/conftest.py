@@ -55,7 +55,6 @@ def make_key(app):
             _row, key = create_api_key(
                 name, actor=Actor.system("test"), customer_id=customer_id, scope=scope
             )
-            db.session.commit()
             return key
 
     return make

@@ -11,23 +11,16 @@ from app.admin.security import OperatorModelView
 from app.audit.operations import Actor
 from app.integrations import operations
 from app.integrations.models import Client, Integration
-from app.integrations.presenters import SYNC_RESULT_LABELS, bulk_message
+from app.integrations.presenters import BUTTON_LABELS, SYNC_RESULT_LABELS, bulk_message
 from app.jobs.models import RUN_KIND_LABELS, RunKind
 
-# The bulk and row actions that queue a run, with the label the customer page uses.
+# The bulk and row actions that queue a run; their buttons say what the customer's do.
 RUN_ACTIONS = {
     "sync": RunKind.INCREMENTAL_SYNC,
     "full_sync": RunKind.FULL_SYNC,
     "test_data": RunKind.TEST_DATA,
 }
-ROW_LABELS = {
-    "activate": "Aktiver",
-    "deactivate": "Deaktiver",
-    "sync": "Synkroniser",
-    "full_sync": "Full synkronisering",
-    "test_data": "Send testdata til sticos",
-    "delete_old_accounts": "Slett gamle kontoer",
-}
+ROW_LABELS = BUTTON_LABELS
 ROW_CONFIRM = {
     "deactivate": "Deaktivere klienten? Data som er hentet, beholdes.",
 }
@@ -121,15 +114,15 @@ class ClientView(OperatorModelView):
 
     # -- bulk actions: one set-based operation call each ---------------------------------------
 
-    @action("activate", "Aktiver", "Aktivere de valgte klientene? De blir synkronisert fra nå av.")
+    @action("activate", ROW_LABELS["activate"], "Aktivere de valgte klientene? De blir synkronisert fra nå av.")
     def action_activate(self, ids):
         result = operations.activate_clients(self.selection(ids), actor=Actor.current())
-        flash(bulk_message("Aktiver", result), "success")
+        flash(bulk_message(ROW_LABELS["activate"], result), "success")
 
-    @action("deactivate", "Deaktiver", "Deaktivere de valgte klientene? Data som er hentet, beholdes.")
+    @action("deactivate", ROW_LABELS["deactivate"], "Deaktivere de valgte klientene? Data som er hentet, beholdes.")
     def action_deactivate(self, ids):
         result = operations.deactivate_clients(self.selection(ids), actor=Actor.current())
-        flash(bulk_message("Deaktiver", result), "success")
+        flash(bulk_message(ROW_LABELS["deactivate"], result), "success")
 
     @action("resume_schedule", "Gjenoppta planlagt synkronisering",
             "Gjenoppta planlagt synkronisering for de valgte klientene? Merket «krever oppfølging» "
@@ -144,20 +137,20 @@ class ClientView(OperatorModelView):
         flash(bulk_message(ROW_LABELS[name], result)
               + " Inaktive klienter og klienter med samme kjøring i kø får ingen ny.", "success")
 
-    @action("sync", "Synkroniser", "Synkronisere de valgte klientene nå?")
+    @action("sync", ROW_LABELS["sync"], "Synkronisere de valgte klientene nå?")
     def action_sync(self, ids):
         self._request_runs("sync", ids)
 
-    @action("full_sync", "Full synkronisering",
+    @action("full_sync", ROW_LABELS["full_sync"],
             "Lese alle data på nytt for de valgte klientene? Det tar lengre tid enn en vanlig synkronisering.")
     def action_full_sync(self, ids):
         self._request_runs("full_sync", ids)
 
-    @action("test_data", "Send testdata til sticos", "Sende testdata til Sticos for de valgte klientene?")
+    @action("test_data", ROW_LABELS["test_data"], "Sende testdata til Sticos for de valgte klientene?")
     def action_test_data(self, ids):
         self._request_runs("test_data", ids)
 
-    @action("delete_old_accounts", "Slett gamle kontoer",
+    @action("delete_old_accounts", ROW_LABELS["delete_old_accounts"],
             "Finne kontoer Sticos har for de valgte klientene som ikke lenger finnes i "
             "Visma.net? Du ser dem og velger hvilke som slettes før noe slettes.")
     def action_delete_old_accounts(self, ids):

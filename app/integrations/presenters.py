@@ -33,9 +33,22 @@ COUNT_LABELS = {
     "customer_balances": "kundesaldoer",
     "supplier_balances": "leverandørsaldoer",
     "deleted_accounts": "slettede kontoer",
+    "old_accounts": "gamle kontoer",
     "deleted": "slettet",
     "rows_affected": "berørte rader",
     "rows": "rader",
+}
+
+# What the buttons of a client say, on the customer page and in the admin panel alike (the
+# seed's words). A button names what a person does, a run kind (RUN_KIND_LABELS) what runs:
+# the customer's «Synkroniser» queues a full sync.
+BUTTON_LABELS = {
+    "activate": "Aktiver",
+    "deactivate": "Deaktiver",
+    "sync": "Synkroniser",
+    "full_sync": "Full synkronisering",
+    "test_data": "Send testdata til sticos",
+    "delete_old_accounts": "Slett gamle kontoer",
 }
 
 # A client's last result is its last run's final status: one wording for both.

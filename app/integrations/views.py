@@ -36,6 +36,7 @@ from app.integrations.forms import (
 )
 from app.integrations.models import Client, Integration, IntegrationStatus
 from app.integrations.presenters import (
+    BUTTON_LABELS,
     bulk_message,
     client_sync_summary,
     run_payload,
@@ -390,14 +391,14 @@ def deactivate(integration_id: int, client_id: int):
 @customer_required
 def send_test_data(integration_id: int, client_id: int):
     integration, client = _own_client(integration_id, client_id)
-    return _client_run(integration, client, RunKind.TEST_DATA)
+    return _client_run(integration, client, RunKind.TEST_DATA, BUTTON_LABELS["test_data"])
 
 
 @bp.post("/<int:integration_id>/klienter/<int:client_id>/synkroniser")
 @customer_required
 def sync(integration_id: int, client_id: int):
     integration, client = _own_client(integration_id, client_id)
-    return _client_run(integration, client, RunKind.FULL_SYNC)
+    return _client_run(integration, client, RunKind.FULL_SYNC, BUTTON_LABELS["sync"])
 
 
 @bp.route(
@@ -408,7 +409,7 @@ def delete_old_accounts(integration_id: int, client_id: int):
     """A preview of the accounts that will go (read by a worker: each visit queues a fresh
     one and the page waits for it); the confirmed run may remove only those."""
     integration, client = _own_client(integration_id, client_id)
-    label = RUN_KIND_LABELS[RunKind.DELETE_OLD_ACCOUNTS]
+    label = BUTTON_LABELS["delete_old_accounts"]
     preview_id = request.values.get("forhandsvisning", type=int)
     preview = db.session.get(SyncRun, preview_id) if preview_id else None
     if preview is not None and preview.client_id != client.id:
@@ -438,8 +439,7 @@ def delete_old_accounts(integration_id: int, client_id: int):
     )
 
 
-def _client_run(integration: Integration, client: Client, kind: RunKind):
-    label = _RUN_BUTTON_LABELS[kind]
+def _client_run(integration: Integration, client: Client, kind: RunKind, label: str):
     try:
         _run, created = operations.request_run(
             kind, integration=integration, client=client, actor=Actor.current())
@@ -462,12 +462,6 @@ def _flash_refused(label: str, client: Client | None, exc: operations.Refused) -
         flash(exc.message, "error")
     else:
         flash(f"{label} ({client.name}): {exc.message}", "error")
-
-
-_RUN_BUTTON_LABELS = {
-    RunKind.TEST_DATA: "Send testdata til sticos",
-    RunKind.FULL_SYNC: "Synkroniser",
-}
 
 
 # --- helpers ----------------------------------------------------------------------------------

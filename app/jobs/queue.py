@@ -1,7 +1,7 @@
 """The run queue: every state change of a ``sync_run`` row lives here, and only here.
 
-Enqueue, claim, lease (heartbeat, progress), release, cancel and the outcome (success, retry
-with back-off, failure). Whether a worker still holds a run is one predicate, ``held_by``,
+Enqueue, claim, lease (heartbeat, progress), release, cancel, the outcome (success, retry
+with back-off, failure) and pruning old history. Whether a worker still holds a run is one predicate, ``held_by``,
 in every statement that changes a claimed run. What an outcome means for the client (its
 next sync, escalation) belongs to the layer above: this module calls the hooks registered
 with ``app.jobs.runtime.init_app`` inside the same transaction.
@@ -50,6 +50,7 @@ from sqlalchemy import (
     case,
     cast,
     column,
+    delete,
     exists,
     func,
     literal,
@@ -634,6 +635,30 @@ def requeue_expired_leases() -> dict:
         if fail_claim(claim, LEASE_LOST_MESSAGE.format(attempts=row.attempts), retryable=False):
             failed += 1
     return {"requeued": len(requeued), "failed": failed}
+
+
+def prune_run_history() -> dict:
+    """Delete finished runs: successes after RUN_HISTORY_DAYS_SUCCEEDED, failures after
+    RUN_HISTORY_DAYS_FAILED (failures are kept longer: they explain problems). Commits."""
+    now = utcnow()
+    config = current_app.config
+    ok_before = now - timedelta(days=config["RUN_HISTORY_DAYS_SUCCEEDED"])
+    failed_before = now - timedelta(days=config["RUN_HISTORY_DAYS_FAILED"])
+    ok = db.session.execute(
+        delete(SyncRun)
+        .where(
+            SyncRun.status.in_((RunStatus.SUCCEEDED, RunStatus.WARNINGS, RunStatus.CANCELLED)),
+            SyncRun.finished_at < ok_before,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    failed = db.session.execute(
+        delete(SyncRun)
+        .where(SyncRun.status == RunStatus.FAILED, SyncRun.finished_at < failed_before)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return {"deleted_succeeded": ok, "deleted_failed": failed}
 
 
 def advisory_lock_key(name: str) -> int:

@@ -60,9 +60,9 @@ JOBS: dict[str, JobSpec] = {
                 lambda c, tz: CronTrigger(hour=c["CLIENT_REFRESH_HOUR"], minute=0, timezone=tz)),
         JobSpec("keep_grants_alive", "Hold Visma-tilkoblinger i live", "app.integrations.tokens:keep_grants_alive",
                 lambda c, tz: CronTrigger(hour="*/6", minute=20, timezone=tz)),
-        JobSpec("reclaim_stale_runs", "Frigi kjøringer uten livstegn", "app.jobs.periodic:reclaim_stale_runs",
+        JobSpec("reclaim_stale_runs", "Frigi kjøringer uten livstegn", "app.jobs.queue:requeue_expired_leases",
                 _every_tick, start_now=True),
-        JobSpec("prune_run_history", "Rydd gammel kjørehistorikk", "app.jobs.periodic:prune_run_history",
+        JobSpec("prune_run_history", "Rydd gammel kjørehistorikk", "app.jobs.queue:prune_run_history",
                 lambda c, tz: CronTrigger(hour=3, minute=30, timezone=tz)),
     )
 }

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.integrations import schedule
 from app.integrations.models import Client, IntegrationStatus
 from app.integrations.operations import resume_schedule
-from app.jobs import periodic
+from app.jobs import queue
 from app.jobs.models import RunKind, RunStatus, SchedulerJob, SyncRun, Trigger
 from app.jobs.operations import pause_job, resume_job
 from app.jobs.queries import scheduler_jobs
@@ -171,7 +171,7 @@ def test_old_history_is_pruned_failures_kept_longer(app):
                                    requested_by="x", status=status,
                                    finished_at=now - timedelta(days=days)))
         db.session.commit()
-        assert periodic.prune_run_history() == {"deleted_succeeded": 1, "deleted_failed": 1}
+        assert queue.prune_run_history() == {"deleted_succeeded": 1, "deleted_failed": 1}
         left = {(r.status, (now - r.finished_at).days) for r in db.session.scalars(select(SyncRun))}
         assert left == {(RunStatus.SUCCEEDED, 5), (RunStatus.FAILED, 40)}
 
@@ -229,3 +229,10 @@ def test_the_scheduler_service_runs_jobs_and_publishes_their_state(app):
     finally:
         service.stop()
     assert not service.is_leader
+
+
+def test_every_scheduler_job_names_a_function_that_exists():
+    from app.jobs.scheduler import resolve
+
+    for spec in JOBS.values():
+        assert callable(resolve(spec.func)), spec.func

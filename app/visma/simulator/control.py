@@ -7,7 +7,7 @@ from dataclasses import asdict
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from .ledger import SimError
-from .state import DEMO_CLIENT_ID, SimulatorState
+from .state import DEMO_CLIENT_ID, DEMO_SERVICE_CLIENT_ID, SimulatorState
 
 bp = Blueprint("control", __name__, url_prefix="/_sim")
 
@@ -82,7 +82,7 @@ def truth(tenant_id: str):
 def service_token(tenant_id: str):
     sim = state()
     sim.company(tenant_id)
-    token = sim.issue_service_token(tenant_id, body().get("clientId", DEMO_CLIENT_ID),
+    token = sim.issue_service_token(tenant_id, body().get("clientId", DEMO_SERVICE_CLIENT_ID),
                                     request.host_url.rstrip("/"))
     return jsonify(access_token=token, token_type="Bearer",
                    expires_in=sim.faults.access_token_lifetime)

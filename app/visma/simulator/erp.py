@@ -151,12 +151,13 @@ def modified_filter(with_condition: bool):
     return lambda value: compare(value, since)
 
 
-def parse_period(name: str, required: bool = False) -> str | None:
+def parse_period(name: str, required: bool = False, unless: str | None = "lastModifiedDateTime"
+                 ) -> str | None:
     raw = request.args.get(name)
     if not raw:
         if required:
-            raise ApiError(400, f"{name} is required (YYYYPP) unless lastModifiedDateTime is "
-                                "given.")
+            also = f" unless {unless} is given" if unless else ""
+            raise ApiError(400, f"{name} is required (YYYYPP){also}.")
         return None
     if not _PERIOD.match(raw):
         raise ApiError(400, f"Invalid {name} '{raw}'. Use YYYYPP, e.g. 202503.")
@@ -195,14 +196,19 @@ def list_response(rows: list[dict]) -> Response:
     return Response(text, mimetype="application/json")
 
 
-def paged(rows: list[dict]) -> Response:
+def paged(rows: list[dict], with_metadata: bool = True) -> Response:
+    """One page; Visma's balance DTOs declare no metadata, so those pages carry none."""
     number, size = paging()
-    meta = metadata(len(rows))
     page = rows[(number - 1) * size: number * size]
+    if not with_metadata:
+        return list_response(page)
+    meta = metadata(len(rows))
     return list_response([{**row, "metadata": meta} for row in page])
 
 
-def unpaged(rows: list[dict]) -> Response:
+def unpaged(rows: list[dict], with_metadata: bool = True) -> Response:
+    if not with_metadata:
+        return list_response(rows)
     meta = metadata(len(rows))
     return list_response([{**row, "metadata": meta} for row in rows])
 
@@ -222,7 +228,8 @@ def ledger():
 
 @bp.get("/v1/organization")
 def organization():
-    return single(state().company(g.tenant_id).organization())
+    expand = request.args.get("expandBranches", "").lower() == "true"
+    return list_response(state().company(g.tenant_id).organizations(expand_branches=expand))
 
 
 @bp.get("/v1/account")
@@ -253,7 +260,7 @@ def financial_periods():
             rows = [r for r in rows if r["period"] > value]
         else:
             raise ApiError(400, f"Invalid greaterThanValue '{value}'. Use YYYY or YYYYPP.")
-    return unpaged(rows)
+    return unpaged(rows, with_metadata=False)
 
 
 @bp.get("/v2/generalLedgerBalance")
@@ -280,10 +287,12 @@ def gl_balances():
 def journal():
     keep = modified_filter(with_condition=False)
     period = parse_period("periodId", required=keep is None)
-    module = request.args.get("module")
+    module = request.args.get("module", "").removeprefix("Module")
     status = request.args.get("status")
     number, size = paging()
-    with state().lock:
+    sim = state()
+    with sim.lock:
+        without_account = set(sim.faults.lines_without_account)
         books = ledger()
         source = books.by_period.get(period, []) if period else books.batches.values()
         batches: list[Batch] = [
@@ -305,7 +314,12 @@ def journal():
             if offset >= end:
                 break
             piece = batch.lines[max(0, start - offset): min(count, end - offset)]
-            rows.append({**batch.as_json(piece), "metadata": meta})
+            row = books.batch_json(batch, piece)
+            if batch.number in without_account:
+                for line in row["journalTransactionLines"]:
+                    if line["lineNumber"] == 1:
+                        del line["accountNumber"]
+            rows.append({**row, "metadata": meta})
             offset += count
     return list_response(rows)
 
@@ -316,7 +330,7 @@ def journal_batch(batch_number: str):
         batch = ledger().batches.get(batch_number)
         if batch is None:
             raise ApiError(404, f"Batch '{batch_number}' not found.", "10404")
-        return single(batch.as_json())
+        return single(ledger().batch_json(batch))
 
 
 def _parties(kind: str) -> Response:
@@ -325,7 +339,7 @@ def _parties(kind: str) -> Response:
     with state().lock:
         books = ledger()
         parties = books.customers if kind == "customer" else books.suppliers
-        rows = [p.as_json() for p in parties.values()
+        rows = [p.as_json(kind) for p in parties.values()
                 if (keep is None or keep(p.modified)) and (not status or p.status == status)]
     return paged(rows)
 
@@ -336,15 +350,24 @@ def _party(kind: str, number: str) -> Response:
         party = (books.customers if kind == "customer" else books.suppliers).get(number)
         if party is None:
             raise ApiError(404, f"{kind.capitalize()} '{number}' not found.", "10404")
-        return single(party.as_json())
+        return single(party.as_json(kind))
 
 
 def _balances(kind: str) -> Response:
-    start = parse_period("fromFinPeriod")
-    end = parse_period("toFinPeriod")
+    start = parse_period("fromFinPeriod", required=True, unless=None)
+    end = parse_period("toFinPeriod", required=True, unless=None)
+    branch = request.args.get("branchNumber" if kind == "customer" else "branch")
+    party = request.args.get(kind)
     with state().lock:
-        rows = ledger().party_balances(kind, start, end)
-    return paged(rows)
+        rows = [row for row in ledger().party_balances(kind, start, end)
+                if (not branch or _branch_of(row) == branch)
+                and (not party or row[kind]["number"] == party)]
+    return paged(rows, with_metadata=False)
+
+
+def _branch_of(row: dict) -> str:
+    branch = row.get("branchNumber", row.get("branch"))
+    return branch["number"] if isinstance(branch, dict) else branch
 
 
 @bp.get("/v1/customer")

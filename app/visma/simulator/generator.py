@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import random
+from decimal import Decimal
 
 from .chart import chart
 from .ledger import AP_ACCOUNT, AR_ACCOUNT, Batch, Ledger
@@ -88,6 +89,12 @@ def generate(ledger: Ledger, seed: int, journal_lines: int, as_of: dt.datetime) 
     made after generation (stamped with the simulator's clock) are always newer.
     """
     rng = random.Random(seed)
+    profile = ledger.profile
+    # Only a company with branches, subaccounts or currency draws for them: a plain company's
+    # books stay what its seed always gave.
+    extra = random.Random(seed * 31 + 7)
+    branches = [code for code, _ in profile.branches]
+    subaccounts = [code for code, _ in profile.subaccounts]
     stamp = _Stamps(seed, as_of - dt.timedelta(seconds=1))
     first_year = ledger.years[0]
     setup = dt.datetime(first_year - 1, 12, 1, 8, 0)
@@ -127,20 +134,31 @@ def generate(ledger: Ledger, seed: int, journal_lines: int, as_of: dt.datetime) 
     invoice_no = 100000
     last_period = -1
 
-    def batch_for(period_index: int, module: str, description: str, lines: list) -> None:
+    def batch_for(period_index: int, module: str, description: str, lines: list,
+                  currency: tuple[str, Decimal, list[tuple[int, int]]] | None = None) -> None:
         period = periods[period_index]
         year, month = int(period[:4]), int(period[4:])
         day = dt.date(year, month, rng.randint(1, calendar.monthrange(year, month)[1]))
         when = dt.datetime(year, month, day.day, 7, 0) + dt.timedelta(days=rng.randrange(4))
         modified = stamp(when, 12 * 3600)
-        numbered = [(i, *line) for i, line in enumerate(lines, start=1)]
+        branch = extra.choice(branches) if len(branches) > 1 else branches[0]
+        numbered = []
+        for i, (acc, text, debit, credit, ref, vat, party) in enumerate(lines, start=1):
+            sub = ""
+            if subaccounts and ledger.accounts[acc].type in ("Income", "Expense"):
+                sub = extra.choice(subaccounts)
+            in_currency = currency[2][i - 1] if currency else (debit, credit)
+            numbered.append((i, acc, text, debit, credit, ref, vat, party, branch, sub,
+                             *in_currency))
         debit = sum(line[3] for line in numbered)
         credit = sum(line[4] for line in numbered)
         assert debit == credit, description
         nonlocal done
         done += len(numbered)
+        code, rate = (currency[0], currency[1]) if currency else ("NOK", Decimal(1))
         ledger.post(Batch(ledger.next_batch_number(), module, "Posted", day, period,
-                          description, numbered, debit, credit, modified))
+                          description, numbered, debit, credit, modified, currency=code,
+                          rate=rate, branch=branch))
 
     def allocation(k: int) -> list:
         debits = []
@@ -202,6 +220,20 @@ def generate(ledger: Ledger, seed: int, journal_lines: int, as_of: dt.datetime) 
             text = f"Innbetaling {names[cust]}"
             batch_for(index, "GL", text, [("1920", text, amount, 0, "", "", ""),
                                           (AR_ACCOUNT, text, 0, amount, "", "", cust)])
+        elif kind == "purchase" and profile.foreign_currency and extra.random() < 0.3:
+            supp = rng.choice(suppliers)
+            ref = str(rng.randrange(1000, 999999))
+            text = f"Inngående faktura {ref} {names[supp]} (EUR)"
+            rate = Decimal(extra.choice(("11.4820", "11.6235", "11.7310")))
+            lines, in_currency = [], []
+            for _ in range(extra.randint(1, 3)):
+                cents = extra.randrange(20, 5000) * 100 + extra.randrange(100)
+                ore = int((cents * rate).to_integral_value())
+                lines.append((rng.choice(EXPENSES), text, ore, 0, ref, "14", ""))
+                in_currency.append((cents, 0))
+            lines.append((AP_ACCOUNT, text, 0, sum(line[2] for line in lines), ref, "", supp))
+            in_currency.append((0, sum(c for c, _ in in_currency)))
+            batch_for(index, "AP", text, lines, ("EUR", rate, in_currency))
         elif kind == "purchase":
             supp = rng.choice(suppliers)
             ref = str(rng.randrange(1000, 999999))
@@ -230,4 +262,11 @@ def generate(ledger: Ledger, seed: int, journal_lines: int, as_of: dt.datetime) 
             k = rng.randint(20, big_max) if rng.random() < 0.35 else rng.randint(3, 8)
             k = min(k, remaining - 2)
             batch_for(index, "GL", "Periodisering", allocation(k))
+    if profile.budget:
+        for account in EXPENSES[:8]:
+            for branch in branches:
+                sub = subaccounts[0] if subaccounts else ""
+                monthly = extra.randrange(50, 3000) * 1000_00
+                for period in periods:
+                    ledger.budget[(account, sub, branch, period)] = monthly
     ledger.finish()

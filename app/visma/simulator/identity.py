@@ -176,6 +176,9 @@ def authorize():
     app = sim.apps.get(params.get("client_id", ""))
     if app is None:
         return _error_page("Sorry, there was an error", "unauthorized_client: unknown client_id.")
+    if not app.allows("authorization_code"):
+        return _error_page("Sorry, there was an error",
+                           "unauthorized_client: a service application cannot sign users in.")
     redirect_uri = params.get("redirect_uri", "")
     if not redirect_uri or not app.redirect_allowed(redirect_uri):
         return _error_page("Sorry, there was an error",
@@ -252,6 +255,10 @@ def token():
         client_id, secret = client_credentials_from_request()
         app = sim.authenticate_client(client_id, secret)
         grant_type = request.form.get("grant_type")
+        if grant_type in ("authorization_code", "refresh_token", "client_credentials") \
+                and not app.allows(grant_type):
+            raise TokenError("unauthorized_client",
+                             f"The client is not allowed to use grant type {grant_type!r}.")
         if grant_type == "authorization_code":
             body = _exchange_code(sim, app.client_id)
         elif grant_type == "refresh_token":

@@ -22,6 +22,12 @@ ACCOUNT_TYPES = ("Asset", "Liability", "Income", "Expense")
 MONTHS = [calendar.month_name[m] for m in range(1, 13)]
 AR_ACCOUNT = "1500"
 AP_ACCOUNT = "2400"
+ACTUAL = {"id": "ACTUAL", "description": "Actual ledger"}
+BUDGET = {"id": "BUDSJETT", "description": "Budsjett"}
+VAT_CODES = {"1": "Inngående mva 25 %", "3": "Utgående mva 25 %",
+             "5": "Utgående mva 0 % (innenlands)", "14": "Innførsel av varer 25 %"}
+PARTY_STATUSES = {"customer": ("Active", "OnHold", "CreditHold", "Inactive", "OneTime"),
+                  "supplier": ("Active", "OnHold", "HoldPayments", "Inactive", "OneTime")}
 
 _versions = itertools.count(1)
 
@@ -118,26 +124,47 @@ class Party:
     modified: dt.datetime
     version: int = field(default_factory=next_version)
 
-    def as_json(self) -> dict:
-        return {
+    def as_json(self, kind: str = "customer") -> dict:
+        data = {
             "internalId": self.internal_id,
             "number": self.number,
             "name": self.name,
             "status": self.status,
             "corporateId": self.corporate_id,
             "vatRegistrationId": f"NO{self.corporate_id}MVA" if self.corporate_id else "",
-            "createdDateTime": fmt_ts(self.created),
             "lastModifiedDateTime": fmt_ts(self.modified),
             "timeStamp": timestamp_token(self.version),
         }
+        if kind == "customer":  # Visma's SupplierDto has no createdDateTime
+            data["createdDateTime"] = fmt_ts(self.created)
+        return data
 
     def ref(self) -> dict:
         return {"internalId": self.internal_id, "number": self.number, "name": self.name}
 
 
 # A journal line: (lineNumber, accountNumber, description, debitØre, creditØre,
-#                  referenceNumber, vatCode, customerSupplier)
-Line = tuple[int, str, str, int, int, str, str, str]
+#                  referenceNumber, vatCode, customerSupplier, branch, subaccount,
+#                  debit in the batch's currency (cents), credit in it)
+Line = tuple[int, str, str, int, int, str, str, str, str, str, int, int]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a company's books are made of beyond the plain single-branch NOK company."""
+
+    branches: tuple[tuple[str, str], ...] = (("1", "Hovedkontor"),)
+    subaccounts: tuple[tuple[str, str], ...] = ()
+    """(code, description); when set, income and expense lines carry one."""
+    budget: bool = False
+    """A budget ledger (BUDSJETT) beside ACTUAL in the GL balances."""
+    foreign_currency: bool = False
+    """Some supplier invoices in EUR (amounts in currency beside the NOK amounts)."""
+    sister_organizations: tuple[tuple[str, str], ...] = ()
+    """(name, corporateId) of further organizations /v1/organization lists for the tenant."""
+
+
+PLAIN = Profile()
 
 
 @dataclass(slots=True)
@@ -153,41 +180,63 @@ class Batch:
     credit: int
     modified: dt.datetime
     version: int = field(default_factory=next_version)
+    currency: str = "NOK"
+    rate: Decimal = Decimal(1)
+    branch: str = "1"
 
     def header_json(self) -> dict:
         return {
             "batchNumber": self.number,
-            "module": self.module,
+            "module": "Module" + self.module,
             "status": self.status,
+            "hold": False,
             "transactionDate": fmt_date(self.date),
+            "postPeriod": self.period,
             "financialPeriod": self.period,
+            "ledger": ACTUAL["id"],
+            "ledgerDescription": ACTUAL["description"],
+            "currencyId": self.currency,
+            "exchangeRate": float(self.rate),
             "description": self.description,
-            "currencyId": "NOK",
             "debitTotal": money(self.debit),
+            "debitTotalInCurrency": money(sum(line[10] for line in self.lines)),
             "creditTotal": money(self.credit),
+            "creditTotalInCurrency": money(sum(line[11] for line in self.lines)),
+            "branch": self.branch,
             "lastModifiedDateTime": fmt_ts(self.modified),
             "timeStamp": timestamp_token(self.version),
         }
 
-    def as_json(self, lines: Iterable[Line] | None = None) -> dict:
+    def as_json(self, lines: Iterable[Line] | None = None,
+                subaccount_ids: dict[str, tuple[int, str]] | None = None) -> dict:
         data = self.header_json()
         data["journalTransactionLines"] = [
-            line_json(line) for line in (self.lines if lines is None else lines)]
+            line_json(line, subaccount_ids) for line in (self.lines if lines is None else lines)]
         return data
 
 
-def line_json(line: Line) -> dict:
-    number, account, description, debit, credit, reference, vat_code, party = line
-    return {
+def line_json(line: Line, subaccount_ids: dict[str, tuple[int, str]] | None = None) -> dict:
+    (number, account, description, debit, credit, reference, vat_code, party, branch, sub,
+     debit_cur, credit_cur) = line
+    data = {
         "lineNumber": number,
         "accountNumber": account,
         "description": description,
         "debitAmount": money(debit),
+        "debitAmountInCurrency": money(debit_cur),
         "creditAmount": money(credit),
+        "creditAmountInCurrency": money(credit_cur),
         "referenceNumber": reference,
-        "vatCode": vat_code,
+        "branch": branch,
         "customerSupplier": party,
     }
+    if vat_code:
+        data["vatCode"] = {"id": vat_code, "description": VAT_CODES.get(vat_code, "")}
+    if sub:
+        sub_id, sub_text = (subaccount_ids or {}).get(sub, (0, ""))
+        data["subaccount"] = {"subaccountNumber": sub, "subaccountId": sub_id,
+                              "description": sub_text, "active": True}
+    return data
 
 
 def period_ids(years: Iterable[int]) -> list[str]:
@@ -199,31 +248,47 @@ def period_of(day: dt.date) -> str:
 
 
 class Ledger:
-    """The accounting data of one company (tenant), generated once and then mutated in place."""
+    """The accounting data of one company (tenant), generated once and then mutated in place.
 
-    def __init__(self, years: Iterable[int], clock: Callable[[], dt.datetime]):
+    Balances are kept per series (account, subaccount, branch): the GL balance rows of the
+    ACTUAL ledger are exactly the posted journal lines summed per series and period.
+    """
+
+    def __init__(self, years: Iterable[int], clock: Callable[[], dt.datetime],
+                 profile: Profile = PLAIN):
         self.years = tuple(years)
         self.periods = period_ids(self.years)
         self.clock = clock
+        self.profile = profile
+        self.branch_names = dict(profile.branches)
+        self.subaccount_ids = {code: (index, text) for index, (code, text)
+                               in enumerate(profile.subaccounts, start=1)}
         self.accounts: dict[str, Account] = {}
         self.customers: dict[str, Party] = {}
         self.suppliers: dict[str, Party] = {}
         self.batches: dict[str, Batch] = {}
         self.by_period: dict[str, list[Batch]] = {p: [] for p in self.periods}
-        # (account, period) -> [debit øre, credit øre], posted (non-voided) lines only
-        self.movements: dict[tuple[str, str], list[int]] = {}
+        # (account, subaccount, branch, period) -> [debit øre, credit øre], posted lines only
+        self.movements: dict[tuple[str, str, str, str], list[int]] = {}
+        # (account, subaccount, branch, period) -> budgeted øre (debit-positive)
+        self.budget: dict[tuple[str, str, str, str], int] = {}
+        # stamps are per (account, period): a change stamps every series of the account
         self.balance_modified: dict[tuple[str, str], dt.datetime] = {}
         self.balance_version: dict[tuple[str, str], int] = {}
         self.account_lines: dict[str, int] = {}
-        # (party number, period) -> net øre on the AR (debit-positive) / AP (credit-positive) account
-        self.customer_movements: dict[tuple[str, str], int] = {}
-        self.supplier_movements: dict[tuple[str, str], int] = {}
+        # (party number, branch, period) -> [debit øre, credit øre] on the AR / AP account
+        self.customer_movements: dict[tuple[str, str, str], list[int]] = {}
+        self.supplier_movements: dict[tuple[str, str, str], list[int]] = {}
         self.periods_modified = dt.datetime(self.years[0] - 1, 12, 1, 8, 0, 0)
         self._batch_seq = 0
         self._next_account_id = 1
         self._next_party_id = 1
         self.change_count = 0
         self._gl_cache: tuple[int, list[dict]] | None = None
+
+    @property
+    def default_branch(self) -> str:
+        return self.profile.branches[0][0]
 
     # ---- building blocks (used by the generator and the mutations) ----
 
@@ -257,23 +322,27 @@ class Ledger:
         movements = self.movements
         counts = self.account_lines
         for line in batch.lines:
-            account = line[1]
-            key = (account, period)
+            account, branch = line[1], line[8]
+            key = (account, line[9], branch, period)
             pair = movements.get(key)
             if pair is None:
                 pair = movements[key] = [0, 0]
             pair[0] += sign * line[3]
             pair[1] += sign * line[4]
             counts[account] = counts.get(account, 0) + sign
-            if line[7]:
-                if account == AR_ACCOUNT:
-                    pkey = (line[7], period)
-                    self.customer_movements[pkey] = (
-                        self.customer_movements.get(pkey, 0) + sign * (line[3] - line[4]))
-                elif account == AP_ACCOUNT:
-                    pkey = (line[7], period)
-                    self.supplier_movements[pkey] = (
-                        self.supplier_movements.get(pkey, 0) + sign * (line[4] - line[3]))
+            if line[7] and account in (AR_ACCOUNT, AP_ACCOUNT):
+                parties = (self.customer_movements if account == AR_ACCOUNT
+                           else self.supplier_movements)
+                pkey = (line[7], branch, period)
+                pair = parties.get(pkey)
+                if pair is None:
+                    pair = parties[pkey] = [0, 0]
+                pair[0] += sign * line[3]
+                pair[1] += sign * line[4]
+
+    def series(self) -> list[tuple[str, str, str]]:
+        """Every (account, subaccount, branch) with movements, in key order."""
+        return sorted({key[:3] for key in self.movements})
 
     def finish(self) -> None:
         """After generation: give every GL balance row the newest timestamp of what feeds it."""
@@ -283,7 +352,7 @@ class Ledger:
                 key = (line[1], batch.period)
                 if key not in own or own[key] < batch.modified:
                     own[key] = batch.modified
-        for account in {a for a, _ in self.movements}:
+        for account in {key[0] for key in self.movements}:
             running = None
             year = None
             for period in self.periods:
@@ -336,19 +405,18 @@ class Ledger:
                 "description": MONTHS[month - 1],
                 "active": True,
                 "closedInGeneralLedger": closed,
-                "closedInAccountsReceivable": closed,
-                "closedInAccountsPayable": closed,
-                "lastModifiedDateTime": fmt_ts(self.periods_modified),
+                "closedInCustomerLedger": closed,
+                "closedInSupplierLedger": closed,
+                "closedInCashManagement": closed,
+                "closedInInventoryManagement": closed,
+                "closedInFixedAssets": closed,
             })
         return rows
 
-    def gl_balances(self) -> list[dict]:
-        """Every GL balance row (account x period with movement or a balance), period then account."""
-        if self._gl_cache and self._gl_cache[0] == self.change_count:
-            return self._gl_cache[1]
-        rows = []
-        accounts = sorted({a for a, _ in self.movements})
-        for account in accounts:
+    def _balance_rows(self, series: Iterable[tuple[str, str, str]],
+                      amounts: Callable[[tuple[str, str, str, str]], tuple[int, int] | None],
+                      ledger: dict, balance_type: str) -> Iterable[dict]:
+        for account, sub, branch in series:
             acc = self.accounts.get(account)
             resets = self._resets(account)
             balance = 0
@@ -357,71 +425,120 @@ class Ledger:
                 if resets and period[:4] != year:
                     balance = 0
                 year = period[:4]
-                pair = self.movements.get((account, period))
+                pair = amounts((account, sub, branch, period))
                 debit, credit = pair if pair else (0, 0)
                 if pair is None and balance == 0:
                     continue
                 begin = balance
                 balance = begin + debit - credit
-                key = (account, period)
-                rows.append({
+                row = {
+                    "branch": {"number": branch, "name": self.branch_names.get(branch, "")},
+                    "ledger": dict(ledger),
+                    "balanceType": balance_type,
                     "financialPeriod": period,
                     "account": {
                         "number": account,
                         "description": acc.description if acc else "",
                         "type": acc.type if acc else account_type(account),
                     },
-                    "branch": {"number": "1", "name": "Hovedkontor"},
-                    "ledger": {"id": "ACTUAL", "description": "Actual ledger"},
+                }
+                if sub:
+                    row["subaccountId"] = str(self.subaccount_ids.get(sub, (0, ""))[0])
+                    row["subAccountCd"] = sub
+                row.update({
                     "currencyId": "NOK",
                     "beginningBalance": money(begin),
                     "periodToDateDebit": money(debit),
                     "periodToDateCredit": money(credit),
                     "yearToDateBalance": money(balance),
+                    "yearClosed": int(period[:4]) < self.years[-1],
                     "lastModifiedDateTime": fmt_ts(
-                        self.balance_modified.get(key, self.periods_modified)),
-                    "timeStamp": timestamp_token(self.balance_version.get(key, 0)),
+                        self.balance_modified.get((account, period), self.periods_modified)
+                        if balance_type == "Actual" else self.periods_modified),
                 })
-        rows.sort(key=lambda r: (r["financialPeriod"], r["account"]["number"]))
+                yield row
+
+    def gl_balances(self) -> list[dict]:
+        """Every GL balance row: per ledger, account, subaccount, branch and period with
+        movement or a balance; ordered by period, account, subaccount, branch, ledger."""
+        if self._gl_cache and self._gl_cache[0] == self.change_count:
+            return self._gl_cache[1]
+        movements = self.movements
+        rows = list(self._balance_rows(self.series(), movements.get, ACTUAL, "Actual"))
+        if self.budget:
+            budget = self.budget
+            rows.extend(self._balance_rows(
+                sorted({key[:3] for key in budget}),
+                lambda key: (budget[key], 0) if key in budget else None, BUDGET, "Budget"))
+        rows.sort(key=lambda r: (r["financialPeriod"], r["account"]["number"],
+                                 r.get("subAccountCd", ""), r["branch"]["number"],
+                                 r["ledger"]["id"]))
         self._gl_cache = (self.change_count, rows)
         return rows
 
-    def party_balances(self, kind: str, from_period: str | None, to_period: str | None) -> list[dict]:
-        """Per party: beginBalance before from_period and the balance at the end of to_period."""
+    def party_balances(self, kind: str, from_period: str, to_period: str) -> list[dict]:
+        """Per party and branch: beginBalance before from_period, the period range's movements
+        and the balance at the end of to_period. A party without movements gets one zero row."""
         parties = self.customers if kind == "customer" else self.suppliers
         movements = self.customer_movements if kind == "customer" else self.supplier_movements
-        start = from_period or self.periods[0]
-        end = to_period or self.periods[-1]
-        begin: dict[str, int] = {}
-        upto: dict[str, int] = {}
-        for (number, period), amount in movements.items():
-            if period < start:
-                begin[number] = begin.get(number, 0) + amount
-            if period <= end:
-                upto[number] = upto.get(number, 0) + amount
+        # (party, branch) -> [begin, debit in range, credit in range]
+        sums: dict[tuple[str, str], list[int]] = {}
+        for (number, branch, period), (debit, credit) in movements.items():
+            if period > to_period:
+                continue
+            entry = sums.setdefault((number, branch), [0, 0, 0])
+            if period < from_period:
+                entry[0] += debit - credit if kind == "customer" else credit - debit
+            else:
+                entry[1] += debit
+                entry[2] += credit
         rows = []
         for party in parties.values():
-            rows.append({
-                kind: party.ref(),
-                "fromFinPeriod": start,
-                "toFinPeriod": end,
-                "beginBalance": money(begin.get(party.number, 0)),
-                "yearToDateBalance": money(upto.get(party.number, 0)),
-            })
+            branches = sorted(b for n, b in sums if n == party.number) or [self.default_branch]
+            for branch in branches:
+                begin, debit, credit = sums.get((party.number, branch), (0, 0, 0))
+                if kind == "customer":
+                    rows.append({
+                        "branchNumber": {"number": branch,
+                                         "name": self.branch_names.get(branch, "")},
+                        "customer": party.ref(),
+                        "beginBalance": money(begin),
+                        "sales": money(debit),
+                        "paymentsAndPrepayments": money(credit),
+                        "adjustmentsAndDiscounts": 0.0,
+                        "overdueCharges": 0.0,
+                        "yearToDateBalance": money(begin + debit - credit),
+                    })
+                else:
+                    rows.append({
+                        "branch": branch,
+                        "supplier": party.ref(),
+                        "beginBalance": money(begin),
+                        "purchases": money(credit),
+                        "paymentsAndPrepayments": money(debit),
+                        "adjustmentsAndDiscounts": 0.0,
+                        "yearToDateBalance": money(begin + credit - debit),
+                    })
         return rows
 
+    def batch_json(self, batch: Batch, lines: Iterable[Line] | None = None) -> dict:
+        return batch.as_json(lines, self.subaccount_ids)
+
     def truth(self) -> dict:
-        """What a correct full extraction holds: every data set, journal batches whole, no voided."""
+        """What a correct full extraction holds: every data set, journal batches whole, no voided;
+        party balances over the company's whole range of financial periods."""
         return {
             "accounts": [a.as_json() for a in self.accounts.values()],
             "financialPeriods": self.financial_periods(),
             "generalLedgerBalances": copy.deepcopy(self.gl_balances()),
             "journalTransactions": [
-                b.as_json() for b in self.batches.values() if b.status != "Voided"],
-            "customers": [p.as_json() for p in self.customers.values()],
-            "suppliers": [p.as_json() for p in self.suppliers.values()],
-            "customerBalances": self.party_balances("customer", None, None),
-            "supplierBalances": self.party_balances("supplier", None, None),
+                self.batch_json(b) for b in self.batches.values() if b.status != "Voided"],
+            "customers": [p.as_json("customer") for p in self.customers.values()],
+            "suppliers": [p.as_json("supplier") for p in self.suppliers.values()],
+            "customerBalances": self.party_balances("customer", self.periods[0],
+                                                    self.periods[-1]),
+            "supplierBalances": self.party_balances("supplier", self.periods[0],
+                                                    self.periods[-1]),
         }
 
     # ---- mutations (the control API and the state object call these) ----
@@ -464,7 +581,7 @@ class Ledger:
 
     def delete_account(self, number: str) -> None:
         account = self._account(number)
-        if any(a == account.number for a, _ in self.movements):
+        if any(key[0] == account.number for key in self.movements):
             raise Conflict(f"Account {number} has transactions and cannot be deleted.")
         del self.accounts[account.number]
         self._changed()
@@ -477,7 +594,9 @@ class Ledger:
 
     def add_voucher(self, lines: list[dict], *, transaction_date: str | None = None,
                     description: str = "Bilag", module: str = "GL") -> dict:
-        """Post a balanced batch; lines carry accountNumber, debitAmount/creditAmount (kroner)."""
+        """Post a balanced NOK batch; lines carry accountNumber, debitAmount/creditAmount
+        (kroner), optionally branch (default: the first), subaccount and vatCode (a code)."""
+        module = module.removeprefix("Module")
         if not lines or len(lines) < 2:
             raise SimError("A voucher needs at least two lines.")
         day = dt.date.fromisoformat(transaction_date[:10]) if transaction_date else \
@@ -498,9 +617,15 @@ class Ledger:
                 raise NotFound(f"Customer {party} not found.")
             if party and account.number == AP_ACCOUNT and party not in self.suppliers:
                 raise NotFound(f"Supplier {party} not found.")
+            branch = str(raw.get("branch") or self.default_branch)
+            if branch not in self.branch_names:
+                raise SimError(f"No branch {branch}.")
+            sub = str(raw.get("subaccount") or "")
+            if sub and sub not in self.subaccount_ids:
+                raise SimError(f"No subaccount {sub}.")
             built.append((number, account.number, str(raw.get("description") or description),
                           debit, credit, str(raw.get("referenceNumber") or ""),
-                          str(raw.get("vatCode") or ""), party))
+                          str(raw.get("vatCode") or ""), party, branch, sub, debit, credit))
         debit_total = sum(line[3] for line in built)
         credit_total = sum(line[4] for line in built)
         if debit_total != credit_total:
@@ -508,11 +633,11 @@ class Ledger:
                            f"credit {money(credit_total)}.")
         now = self.clock()
         batch = Batch(self.next_batch_number(), module, "Posted", day, period, description,
-                      built, debit_total, credit_total, now)
+                      built, debit_total, credit_total, now, branch=built[0][8])
         self.post(batch)
         self._touch_balances([line[1] for line in built], period, now)
         self._changed()
-        return batch.as_json()
+        return self.batch_json(batch)
 
     def void_voucher(self, batch_number: str) -> dict:
         batch = self._batch(batch_number)
@@ -525,7 +650,7 @@ class Ledger:
         batch.version = next_version()
         self._touch_balances([line[1] for line in batch.lines], batch.period, now)
         self._changed()
-        return batch.as_json()
+        return self.batch_json(batch)
 
     def delete_voucher(self, batch_number: str) -> None:
         batch = self._batch(batch_number)
@@ -550,7 +675,8 @@ class Ledger:
         if number in parties:
             raise Conflict(f"{kind.capitalize()} {number} already exists.")
         now = self.clock()
-        return self.put_party(kind, str(number), name, status, str(corporate_id), now, now).as_json()
+        return self.put_party(kind, str(number), name, status, str(corporate_id), now,
+                              now).as_json(kind)
 
     def update_party(self, kind: str, number: str, *, name: str | None = None,
                      status: str | None = None, corporate_id: str | None = None) -> dict:
@@ -561,12 +687,12 @@ class Ledger:
         if name is not None:
             party.name = name
         if status is not None:
-            if status not in ("Active", "Inactive", "Hold"):
-                raise SimError("status must be Active, Inactive or Hold.")
+            if status not in PARTY_STATUSES[kind]:
+                raise SimError(f"status must be one of {', '.join(PARTY_STATUSES[kind])}.")
             party.status = status
         if corporate_id is not None:
             party.corporate_id = str(corporate_id)
         party.modified = self.clock()
         party.version = next_version()
         self._changed()
-        return party.as_json()
+        return party.as_json(kind)

@@ -15,12 +15,19 @@ from dataclasses import asdict, dataclass, field
 
 from .config import SimulatorConfig
 from .generator import generate, random_orgnr
-from .ledger import Conflict, Ledger, NotFound, SimError, fmt_ts
+from .ledger import PLAIN, Conflict, Ledger, NotFound, Profile, SimError, fmt_ts
 from .tokens import InvalidToken, TokenSigner
 
 DEMO_CLIENT_ID = "sticos-regnskapsdata-demo"
 DEMO_CLIENT_SECRET = "demo-secret"
 DEMO_APP_NAME = "SticosRegnskapsdataTest"
+DEMO_SERVICE_CLIENT_ID = "sticos-regnskapsdata-service"
+DEMO_SERVICE_CLIENT_SECRET = "demo-service-secret"
+MULTI_BRANCH = Profile(
+    branches=(("1", "Oslo"), ("2", "Bergen")),
+    subaccounts=(("100", "Butikk"), ("200", "Nettbutikk"), ("300", "Administrasjon")),
+    budget=True, foreign_currency=True,
+    sister_organizations=(("Fjordhandel Eiendom AS", "914778271"),))
 DEMO_USER = "demo@visma.test"
 DEMO_PASSWORD = "visma-demo"
 SECOND_USER = "revisor@visma.test"
@@ -53,6 +60,17 @@ class App:
     redirect_uris: list[str] = field(default_factory=list)
     loopback_redirects: bool = True
     """Dev convenience: any http://127.0.0.1:<port>/... or http://localhost:<port>/... is allowed."""
+    kind: str = "both"
+    """"interactive" (authorization code only), "service" (client_credentials only), or "both"
+    (a simulator convenience for tests; Visma's Developer Portal has no such application)."""
+    partner: str | None = None
+    """The other application of the same integration: an App Store approval covers both."""
+
+    def allows(self, grant_type: str) -> bool:
+        if self.kind == "both":
+            return True
+        service = grant_type == "client_credentials"
+        return service == (self.kind == "service")
 
     def redirect_allowed(self, uri: str) -> bool:
         if uri in self.redirect_uris:
@@ -71,16 +89,32 @@ class Company:
     created: dt.datetime
     approved: set[str] = field(default_factory=set)
     ledger: Ledger | None = None
+    profile: Profile = PLAIN
 
-    def organization(self) -> dict:
-        return {
-            "name": self.name,
-            "corporateId": self.corporate_id,
-            "vatRegistrationId": f"NO{self.corporate_id}MVA",
-            "baseCurrency": "NOK",
-            "defaultCountry": "NO",
-            "lastModifiedDateTime": fmt_ts(self.created),
-        }
+    def organizations(self, expand_branches: bool = False) -> list[dict]:
+        """``/v1/organization``: the company, then any sister organizations of the tenant."""
+        rows = []
+        for number, (name, corporate_id) in enumerate(
+                ((self.name, self.corporate_id), *self.profile.sister_organizations), start=1):
+            row = {
+                "organizationCd": f"{number:02d}",
+                "name": name,
+                "organizationType": "Company",
+                "fileTaxByBranches": len(self.profile.branches) > 1,
+                "baseCurrency": "NOK",
+                "corporateId": corporate_id,
+                "vatRegistrationId": f"NO{corporate_id}MVA",
+                "defaultCountry": {"id": "NO", "name": "Norge"},
+                "currency": {"id": "NOK", "description": "Norske kroner", "symbol": "kr",
+                             "isBaseCurrency": True, "decimalPrecision": 2,
+                             "isUsedForAccounting": True},
+                "lastModifiedDateTime": fmt_ts(self.created),
+            }
+            if expand_branches:
+                row["branches"] = [{"number": code, "name": text}
+                                   for code, text in self.profile.branches]
+            rows.append(row)
+        return rows
 
 
 @dataclass
@@ -131,6 +165,8 @@ class Faults:
     """...for the next this many calls (0: the timeout fault is off)."""
     malformed_pages: int = 0
     """The next this many list calls answer 200 with invalid JSON."""
+    lines_without_account: list = field(default_factory=list)
+    """Batch numbers whose first journal line the API serves without ``accountNumber``."""
     default_page_size: int = 100
     max_page_size: int = 1000
     access_token_lifetime: int = 3600
@@ -192,11 +228,17 @@ class SimulatorState:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def add_app(self, client_id: str, client_secret: str, name: str,
-                redirect_uris: list[str] | None = None) -> App:
+                redirect_uris: list[str] | None = None, kind: str = "both",
+                partner: str | None = None) -> App:
         with self.lock:
-            app = App(client_id, client_secret, name, list(redirect_uris or []))
+            app = App(client_id, client_secret, name, list(redirect_uris or []), kind=kind,
+                      partner=partner)
             self.apps[client_id] = app
             return app
+
+    def _with_partner(self, client_id: str) -> set[str]:
+        app = self.apps.get(client_id)
+        return {client_id, app.partner} if app and app.partner else {client_id}
 
     def add_user(self, email: str, password: str, given_name: str, family_name: str,
                  companies: list[str] | None = None) -> dict:
@@ -214,7 +256,7 @@ class SimulatorState:
     def add_company(self, name: str, corporate_id: str | None = None,
                     journal_lines: int | None = None, users: list[str] | None = None,
                     approved: bool = False, client_id: str = DEMO_CLIENT_ID,
-                    tenant_id: str | None = None) -> dict:
+                    tenant_id: str | None = None, profile: Profile = PLAIN) -> dict:
         """Create a company (tenant), reachable by the given user emails, optionally approved."""
         with self.lock:
             tenant_id = tenant_id or self._uuid()
@@ -225,16 +267,20 @@ class SimulatorState:
             lines = self.config.journal_lines if journal_lines is None else int(journal_lines)
             company = Company(tenant_id, name, corporate_id, max(lines, 0), seed,
                               dt.datetime(2024, 11, 1, 9, 0) + dt.timedelta(
-                                  minutes=len(self.companies)))
+                                  minutes=len(self.companies)), profile=profile)
             self.companies[tenant_id] = company
             for email in users or []:
                 self.user(email).companies.append(tenant_id)
             if approved:
-                company.approved.add(client_id)
+                company.approved |= self._with_partner(client_id)
             return self.company_json(company)
 
     def _build_demo_world(self) -> None:
-        self.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_APP_NAME)
+        # One integration, two Developer Portal applications (as a production install has).
+        self.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_APP_NAME, kind="interactive",
+                     partner=DEMO_SERVICE_CLIENT_ID)
+        self.add_app(DEMO_SERVICE_CLIENT_ID, DEMO_SERVICE_CLIENT_SECRET,
+                     DEMO_APP_NAME + " (service)", kind="service", partner=DEMO_CLIENT_ID)
         self.add_user(DEMO_USER, DEMO_PASSWORD, "Demo", "Bruker")
         self.add_user(SECOND_USER, DEMO_PASSWORD, "Rita", "Revisor")
         demo = [DEMO_USER]
@@ -247,6 +293,8 @@ class SimulatorState:
         self.add_company("Sjøbris Sjømat AS", "999888771", users=[SECOND_USER], approved=True)
         self.add_company("Fjellheim Hytteutleie AS", "923456783", users=[SECOND_USER],
                          approved=False)
+        self.add_company("Fjordhandel Gruppen AS", "914778263", users=[SECOND_USER],
+                         approved=True, profile=MULTI_BRANCH)
 
     # ---- look-ups ----
 
@@ -269,7 +317,7 @@ class SimulatorState:
         with self.lock:
             company = self.company(tenant_id)
             if company.ledger is None:
-                ledger = Ledger(self.config.years, self.tick)
+                ledger = Ledger(self.config.years, self.tick, company.profile)
                 generate(ledger, company.seed, company.journal_lines, self.tick())
                 company.ledger = ledger
             return company.ledger
@@ -302,14 +350,14 @@ class SimulatorState:
         """Grant the app "Reading items" for the company (App Store *Integrer*)."""
         with self.lock:
             company = self.company(tenant_id)
-            company.approved.add(client_id)
+            company.approved |= self._with_partner(client_id)
             return self.company_json(company)
 
     def withdraw(self, tenant_id: str, client_id: str = DEMO_CLIENT_ID) -> dict:
         """Withdraw the app's permission: ERP calls with tokens for this tenant get 403 12027."""
         with self.lock:
             company = self.company(tenant_id)
-            company.approved.discard(client_id)
+            company.approved -= self._with_partner(client_id)
             return self.company_json(company)
 
     def revoke_user_grants(self, email_or_sub: str, client_id: str | None = None) -> int:
@@ -391,7 +439,7 @@ class SimulatorState:
         """What a correct full extraction of the tenant holds (see README: ground truth)."""
         with self.lock:
             data = self.ledger(tenant_id).truth()
-            return {"organization": self.company(tenant_id).organization(), **data}
+            return {"organizations": self.company(tenant_id).organizations(), **data}
 
     def _initial_faults(self) -> Faults:
         c = self.config
@@ -497,7 +545,7 @@ class SimulatorState:
             claims["sub"] = sub
         return self.signer.sign(claims, typ="at+jwt")
 
-    def issue_service_token(self, tenant_id: str, client_id: str = DEMO_CLIENT_ID,
+    def issue_service_token(self, tenant_id: str, client_id: str = DEMO_SERVICE_CLIENT_ID,
                             issuer: str = "http://simulator") -> str:
         """Test helper: what client_credentials would return (no approval check)."""
         return self.issue_access_token(client_id, tenant_id, SERVICE_READ, issuer)

@@ -23,10 +23,16 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import create_simulator_app
 from .config import SimulatorConfig
-from .state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SimulatorState
+from .state import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_SERVICE_CLIENT_ID,
+    DEMO_SERVICE_CLIENT_SECRET,
+    SimulatorState,
+)
 
 __all__ = ["RunningSimulator", "start_simulator", "mount_responses", "DEMO_CLIENT_ID",
-           "DEMO_CLIENT_SECRET"]
+           "DEMO_CLIENT_SECRET", "DEMO_SERVICE_CLIENT_ID", "DEMO_SERVICE_CLIENT_SECRET"]
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -48,6 +54,8 @@ class RunningSimulator:
 
     client_id: str = DEMO_CLIENT_ID
     client_secret: str = DEMO_CLIENT_SECRET
+    service_client_id: str = DEMO_SERVICE_CLIENT_ID
+    service_client_secret: str = DEMO_SERVICE_CLIENT_SECRET
 
     @property
     def api_url(self) -> str:
@@ -68,7 +76,7 @@ class RunningSimulator:
 
     def service_token(self, tenant_id: str) -> str:
         """An ERP access token for tenant_id, without an HTTP round trip (approval unchecked)."""
-        return self.state.issue_service_token(tenant_id, self.client_id, self.url)
+        return self.state.issue_service_token(tenant_id, self.service_client_id, self.url)
 
     def stop(self) -> None:
         """Shut the server down and release its port."""

@@ -86,10 +86,23 @@ def d(value) -> Decimal:
     return Decimal(str(value))
 
 
+def gl_series(row: dict) -> tuple[str, str, str]:
+    """A GL balance row's (account, subaccount, branch); the newer subaccount object too."""
+    sub = row.get("subAccountCd") or (row.get("subaccount") or {}).get("subaccountNumber") or ""
+    return row["account"]["number"], sub, row["branch"]["number"]
+
+
+def line_series(line: dict) -> tuple[str, str, str]:
+    return (line["accountNumber"], (line.get("subaccount") or {}).get("subaccountNumber", ""),
+            line["branch"])
+
+
 def assert_books_consistent(truth: dict) -> None:
-    """Every batch balances; every GL balance row equals the summed journal lines."""
+    """Every batch balances; every ACTUAL GL balance row equals the journal lines summed per
+    account, subaccount, branch and period; the ACTUAL trial balance is zero every period;
+    customer balances (per branch) equal the lines on the receivables account."""
     types = {a["accountCD"]: a["type"] for a in truth["accounts"]}
-    moves: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    moves: dict[tuple, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     customer = defaultdict(Decimal)
     for batch in truth["journalTransactions"]:
         lines = batch["journalTransactionLines"]
@@ -98,35 +111,41 @@ def assert_books_consistent(truth: dict) -> None:
         assert debit == credit == d(batch["debitTotal"]) == d(batch["creditTotal"]), batch
         assert batch["status"] == "Posted"
         for line in lines:
-            pair = moves[(line["accountNumber"], batch["financialPeriod"])]
+            pair = moves[(*line_series(line), batch["financialPeriod"])]
             pair[0] += d(line["debitAmount"])
             pair[1] += d(line["creditAmount"])
             if line["accountNumber"] == "1500" and line["customerSupplier"]:
-                customer[line["customerSupplier"]] += d(line["debitAmount"]) - d(
-                    line["creditAmount"])
-    rows = {(r["account"]["number"], r["financialPeriod"]): r
-            for r in truth["generalLedgerBalances"]}
+                customer[(line["customerSupplier"], line["branch"])] += d(
+                    line["debitAmount"]) - d(line["creditAmount"])
+    actual = [r for r in truth["generalLedgerBalances"] if r["ledger"]["id"] == "ACTUAL"]
+    rows = {(*gl_series(r), r["financialPeriod"]): r for r in actual}
+    assert len(rows) == len(actual), "two ACTUAL rows share a key"
     periods = [p["period"] for p in truth["financialPeriods"]]
-    for account in {a for a, _ in moves}:
+    series = {key[:3] for key in moves}
+    for key in series:
         balance = Decimal(0)
         for period in periods:
-            if types[account] in ("Income", "Expense") and period.endswith("01"):
+            if types[key[0]] in ("Income", "Expense") and period.endswith("01"):
                 balance = Decimal(0)
-            debit, credit = moves.get((account, period), (Decimal(0), Decimal(0)))
-            row = rows.get((account, period))
+            debit, credit = moves.get((*key, period), (Decimal(0), Decimal(0)))
+            row = rows.get((*key, period))
             if row is None:
-                assert (account, period) not in moves and balance == 0
+                assert (*key, period) not in moves and balance == 0
                 continue
-            assert d(row["beginningBalance"]) == balance, (account, period)
-            assert d(row["periodToDateDebit"]) == debit, (account, period)
-            assert d(row["periodToDateCredit"]) == credit, (account, period)
+            assert d(row["beginningBalance"]) == balance, (key, period)
+            assert d(row["periodToDateDebit"]) == debit, (key, period)
+            assert d(row["periodToDateCredit"]) == credit, (key, period)
             balance += debit - credit
-            assert d(row["yearToDateBalance"]) == balance, (account, period)
-    for (account, _), row in rows.items():
-        if account not in {a for a, _ in moves}:  # only voided or deleted lines ever
+            assert d(row["yearToDateBalance"]) == balance, (key, period)
+    for key, row in rows.items():
+        if key[:3] not in series:  # only voided or deleted lines ever
             assert d(row["periodToDateDebit"]) == d(row["periodToDateCredit"]) == 0
             assert d(row["beginningBalance"]) == d(row["yearToDateBalance"]) == 0
-    balances = {r["customer"]["number"]: d(r["yearToDateBalance"])
+    for period in periods:
+        in_period = [r for r in actual if r["financialPeriod"] == period]
+        assert sum(d(r["periodToDateDebit"]) for r in in_period) == sum(
+            d(r["periodToDateCredit"]) for r in in_period), period
+    balances = {(r["customer"]["number"], r["branchNumber"]["number"]): d(r["yearToDateBalance"])
                 for r in truth["customerBalances"]}
-    for number, amount in customer.items():
-        assert balances[number] == amount
+    for key, amount in customer.items():
+        assert balances[key] == amount, key

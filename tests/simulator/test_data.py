@@ -25,10 +25,11 @@ def test_demo_books_are_consistent(sim_state, trekkspill):
     for number, name in (("1500", "Kundefordringer"), ("1920", "Bankinnskudd"),
                          ("2400", "Leverandørgjeld"), ("6300", "Leie lokale")):
         assert names[number] == name
-    assert truth["organization"] == {
+    [organization] = truth["organizations"]
+    assert {k: organization[k] for k in ("name", "corporateId", "vatRegistrationId",
+                                         "baseCurrency", "defaultCountry")} == {
         "name": "TrekkSpill", "corporateId": "222333444", "vatRegistrationId": "NO222333444MVA",
-        "baseCurrency": "NOK", "defaultCountry": "NO",
-        "lastModifiedDateTime": truth["organization"]["lastModifiedDateTime"]}
+        "baseCurrency": "NOK", "defaultCountry": {"id": "NO", "name": "Norge"}}
     for batch in truth["journalTransactions"]:
         assert TIMESTAMP.match(batch["lastModifiedDateTime"])
         for line in batch["journalTransactionLines"]:
@@ -200,3 +201,39 @@ def test_parties_can_be_added_and_changed(sim_client, trekkspill, api):
     assert one["name"] == "Ny Kunde AS" and one["vatRegistrationId"] == "NO987654325MVA"
     assert sim_client.post(f"/_sim/tenants/{trekkspill}/suppliers",
                            json={"name": "Ny Leverandør AS"}).status_code == 201
+
+
+def test_multi_branch_company_books_are_consistent(sim_state):
+    """Branches, subaccounts, EUR invoices and a budget ledger, and still: GL = Σ lines per
+    account, subaccount, branch and period on ACTUAL; the trial balance is zero."""
+    truth = sim_state.truth(sim_state.tenant_id("Fjordhandel Gruppen AS"))
+    assert_books_consistent(truth)
+    lines = [(b, line) for b in truth["journalTransactions"] for line in b["journalTransactionLines"]]
+    assert {line["branch"] for _, line in lines} == {"1", "2"}
+    assert {line["subaccount"]["subaccountNumber"] for _, line in lines
+            if "subaccount" in line} == {"100", "200", "300"}
+    foreign = [b for b in truth["journalTransactions"] if b["currencyId"] == "EUR"]
+    assert foreign
+    for batch in foreign:
+        in_currency = batch["journalTransactionLines"]
+        assert sum(d(x["debitAmountInCurrency"]) for x in in_currency) == sum(
+            d(x["creditAmountInCurrency"]) for x in in_currency) == d(batch["debitTotalInCurrency"])
+        assert d(batch["debitTotal"]) != d(batch["debitTotalInCurrency"])
+    budget = [r for r in truth["generalLedgerBalances"] if r["ledger"]["id"] == "BUDSJETT"]
+    assert budget and {r["balanceType"] for r in budget} == {"Budget"}
+    assert {r["branch"]["number"] for r in budget} == {"1", "2"}
+    two_branches = {}
+    for row in truth["customerBalances"]:
+        two_branches.setdefault(row["customer"]["number"], set()).add(row["branchNumber"]["number"])
+    assert any(len(branches) == 2 for branches in two_branches.values())
+    assert [o["corporateId"] for o in truth["organizations"]] == ["914778263", "914778271"]
+
+
+def test_fault_serves_journal_lines_without_account(sim_state, api, trekkspill):
+    batch = sim_state.truth(trekkspill)["journalTransactions"][3]["batchNumber"]
+    sim_state.set_faults(lines_without_account=[batch])
+    rows = api("/v2/journaltransaction", periodId="202501", pageSize=1000).get_json()
+    served = {b["batchNumber"]: b["journalTransactionLines"] for b in rows}
+    assert "accountNumber" not in served[batch][0]
+    assert all("accountNumber" in line for number, lines in served.items() for line in lines
+               if number != batch or line["lineNumber"] != 1)

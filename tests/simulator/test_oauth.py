@@ -9,7 +9,13 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from app.visma.simulator.state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SECOND_USER
+from app.visma.simulator.state import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_SERVICE_CLIENT_ID,
+    DEMO_SERVICE_CLIENT_SECRET,
+    SECOND_USER,
+)
 
 from .helpers import (
     REDIRECT,
@@ -263,14 +269,37 @@ def test_second_user_reaches_a_different_set(sim_client, sim_state):
                       verifier).get_json()
     names = [t["name"] for t in sim_client.get("/connect/tenants", headers={
         "Authorization": f"Bearer {tokens['access_token']}"}).get_json()]
-    assert names == ["Testing", "Sjøbris Sjømat AS"]
+    assert names == ["Testing", "Sjøbris Sjømat AS", "Fjordhandel Gruppen AS"]
     assert claims(tokens["access_token"])["tenant_id"] == sim_state.tenant_id("Testing")
 
 
-def _cc(client, tenant_id):
+def _cc(client, tenant_id, client_id=DEMO_SERVICE_CLIENT_ID,
+        client_secret=DEMO_SERVICE_CLIENT_SECRET):
     return client.post("/connect/token", data={
         "grant_type": "client_credentials", "tenant_id": tenant_id,
-        "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET})
+        "client_id": client_id, "client_secret": client_secret})
+
+
+def test_interactive_and_service_applications_are_separate(sim_client, sim_state):
+    """As Visma's Developer Portal's application types: the interactive app cannot use
+    client_credentials, the service app cannot sign a user in."""
+    tenant = sim_state.tenant_id("TrekkSpill")
+    refused = _cc(sim_client, tenant, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "unauthorized_client"
+    code = sim_client.post("/connect/token", data={
+        "grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT,
+        "client_id": DEMO_SERVICE_CLIENT_ID, "client_secret": DEMO_SERVICE_CLIENT_SECRET})
+    assert code.get_json()["error"] == "unauthorized_client"
+    _, challenge = pkce()
+    page = sim_client.get("/connect/authorize", query_string=authorize_params(
+        challenge, client_id=DEMO_SERVICE_CLIENT_ID))
+    assert "a service application cannot sign users in" in page.get_data(as_text=True)
+    # one App Store approval covers both applications of the integration
+    sim_state.withdraw(tenant)
+    assert not {DEMO_CLIENT_ID, DEMO_SERVICE_CLIENT_ID} & sim_state.companies[tenant].approved
+    sim_state.approve(tenant)
+    assert _cc(sim_client, tenant).status_code == 200
 
 
 def test_client_credentials_per_tenant(sim_client, sim_state):

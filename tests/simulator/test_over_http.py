@@ -31,7 +31,8 @@ def test_the_shared_fixture_reads_a_tenant_end_to_end(simulator):
     with requests.Session() as http:
         token = http.post(simulator.token_url, data={
             "grant_type": "client_credentials", "tenant_id": tenant},
-            auth=(simulator.client_id, simulator.client_secret), timeout=5).json()
+            auth=(simulator.service_client_id, simulator.service_client_secret),
+            timeout=5).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         response = http.get(simulator.api_url + "/v1/account", headers=headers, timeout=5)
         assert response.status_code == 200
@@ -71,11 +72,11 @@ def test_control_api_over_http(simulator):
         assert http.post(base + f"/tenants/{tenant}/withdraw", timeout=5).json()[
             "approvedApps"] == []
         assert http.post(base + f"/tenants/{tenant}/approve", timeout=5).json()[
-            "approvedApps"] == ["sticos-regnskapsdata-demo"]
+            "approvedApps"] == ["sticos-regnskapsdata-demo", "sticos-regnskapsdata-service"]
         token = http.post(base + f"/tenants/{tenant}/token", timeout=5).json()["access_token"]
         org = http.get(simulator.api_url + "/v1/organization",
                        headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
-        assert org["name"] == "Ny Klient AS"
+        assert [o["name"] for o in org] == ["Ny Klient AS"]
 
         faults = http.post(base + "/faults", json={"throttle_limit": 7}, timeout=5)
         assert faults.json()["throttle_limit"] == 7
@@ -107,10 +108,11 @@ def test_mount_responses_dispatches_into_the_simulator():
         assert discovery["token_endpoint"] == "https://connect.visma.test/connect/token"
         token = requests.post(discovery["token_endpoint"], data={
             "grant_type": "client_credentials", "tenant_id": tenant},
-            auth=("sticos-regnskapsdata-demo", "demo-secret"), timeout=5).json()["access_token"]
+            auth=("sticos-regnskapsdata-service", "demo-service-secret"),
+            timeout=5).json()["access_token"]
         response = requests.get("https://api.visma.test/v1/organization", timeout=5,
                                 headers={"Authorization": f"Bearer {token}"})
-        assert response.json()["name"] == "TrekkSpill"
+        assert response.json()[0]["name"] == "TrekkSpill"
         assert response.headers["X-RateLimit-Limit"] == "15000"
         rows = requests.get("https://api.visma.test/v2/journaltransaction", timeout=5,
                             params={"periodId": "202501", "pageSize": 5},

@@ -67,8 +67,14 @@ class Config:
     # Visma.net (Visma Connect + ERP API). Defaults are the real services.
     VISMA_CONNECT_URL = os.environ.get("VISMA_CONNECT_URL", "https://connect.visma.com")
     VISMA_API_URL = os.environ.get("VISMA_API_URL", "https://api.finance.visma.net")
+    # Two Developer Portal applications: the interactive one (users sign in, consent, list
+    # their companies) and the service one (client_credentials + tenant_id, reads the ERP API).
+    # The service pair defaults to the interactive pair (one application allowed both grants).
     VISMA_CLIENT_ID = os.environ.get("VISMA_CLIENT_ID")
     VISMA_CLIENT_SECRET = os.environ.get("VISMA_CLIENT_SECRET")
+    VISMA_SERVICE_CLIENT_ID = os.environ.get("VISMA_SERVICE_CLIENT_ID")
+    VISMA_SERVICE_CLIENT_SECRET = os.environ.get("VISMA_SERVICE_CLIENT_SECRET")
+    VISMA_SERVICE_SCOPE = os.environ.get("VISMA_SERVICE_SCOPE", "vismanet_erp_service_api:read")
     # Set by `make run` when the app talks to the bundled simulator; pages then say so.
     VISMA_SIMULATOR = _env_bool("VISMA_SIMULATOR", False)
     VISMA_HTTP_TIMEOUT_SECONDS = _env_int("VISMA_HTTP_TIMEOUT_SECONDS", 30)
@@ -129,6 +135,8 @@ class TestConfig(Config):
     WORKER_THREADS = 0
     VISMA_CLIENT_ID = "sticos-regnskapsdata-demo"
     VISMA_CLIENT_SECRET = "demo-secret"
+    VISMA_SERVICE_CLIENT_ID = "sticos-regnskapsdata-service"
+    VISMA_SERVICE_CLIENT_SECRET = "demo-service-secret"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 

@@ -61,12 +61,20 @@ def start_simulator(host: str, port: int) -> str:
 
 
 def use_simulator(app: Flask, sim_url: str) -> None:
-    from app.visma.simulator.state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from app.visma.simulator.state import (
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        DEMO_SERVICE_CLIENT_ID,
+        DEMO_SERVICE_CLIENT_SECRET,
+    )
 
+    # Both applications of the integration, as a production install registers them.
     app.config.update(
         VISMA_CONNECT_URL=sim_url,
         VISMA_API_URL=f"{sim_url}/api",
         VISMA_CLIENT_ID=DEMO_CLIENT_ID,
         VISMA_CLIENT_SECRET=DEMO_CLIENT_SECRET,
+        VISMA_SERVICE_CLIENT_ID=DEMO_SERVICE_CLIENT_ID,
+        VISMA_SERVICE_CLIENT_SECRET=DEMO_SERVICE_CLIENT_SECRET,
         VISMA_SIMULATOR=True,
     )

@@ -100,20 +100,24 @@ class FinancialPeriod(SyncedRow, db.Model):
 
 
 class GLBalance(SyncedRow, db.Model):
-    """General-ledger balance per period, account, branch and ledger (``/v2/generalLedgerBalance``)."""
+    """General-ledger balance per period, account, subaccount, branch and ledger
+    (``/v2/generalLedgerBalance``). ``ledger_id`` ACTUAL holds the bookkeeping; other ledgers
+    (budgets) sit beside it and are left out of the accounting checks."""
 
     __tablename__ = "accounting_gl_balance"
-    natural_key = ("period", "account_number", "branch_number", "ledger_id")
+    natural_key = ("period", "account_number", "subaccount", "branch_number", "ledger_id")
     __table_args__ = SyncedRow.table_args("accounting_gl_balance", *natural_key)
 
     period: Mapped[str] = mapped_column(String(6))
     account_number: Mapped[str] = mapped_column(String(30))
+    subaccount: Mapped[str] = mapped_column(String(30), default="")  # subAccountCd; "" for none
     branch_number: Mapped[str] = mapped_column(String(30), default="")
     ledger_id: Mapped[str] = mapped_column(String(30), default="")
     account_description: Mapped[str] = mapped_column(String(300), default="")
     account_type: Mapped[str | None] = mapped_column(String(30))
     branch_name: Mapped[str] = mapped_column(String(200), default="")
     ledger_description: Mapped[str] = mapped_column(String(200), default="")
+    balance_type: Mapped[str] = mapped_column(String(20), default="")  # Actual, Budget…
     currency: Mapped[str | None] = mapped_column(String(3))
     beginning_balance: Mapped[Decimal] = mapped_column(Money, default=0)
     period_debit: Mapped[Decimal] = mapped_column(Money, default=0)
@@ -153,11 +157,17 @@ class JournalLine(SyncedRow, db.Model):
     line_number: Mapped[int]
     period: Mapped[str] = mapped_column(String(6))
     account_number: Mapped[str] = mapped_column(String(30))
+    subaccount: Mapped[str] = mapped_column(String(30), default="")
+    branch_number: Mapped[str] = mapped_column(String(30), default="")
     description: Mapped[str] = mapped_column(String(500), default="")
     debit: Mapped[Decimal] = mapped_column(Money, default=0)
     credit: Mapped[Decimal] = mapped_column(Money, default=0)
+    # In the batch's currency (JournalBatch.currency); equal to debit/credit for NOK batches.
+    debit_in_currency: Mapped[Decimal] = mapped_column(Money, default=0)
+    credit_in_currency: Mapped[Decimal] = mapped_column(Money, default=0)
     reference_number: Mapped[str] = mapped_column(String(100), default="")
-    vat_code: Mapped[str] = mapped_column(String(30), default="")
+    vat_code: Mapped[str] = mapped_column(String(30), default="")  # vatCode.id
+    vat_description: Mapped[str] = mapped_column(String(200), default="")
     customer_supplier: Mapped[str] = mapped_column(String(30), default="")
 
 
@@ -187,9 +197,13 @@ class LedgerSupplier(_Party, db.Model):
 
 
 class _PartyBalance(SyncedRow):
-    natural_key = ("party_number",)
+    """A party's balance in one branch over ``from_period``..``to_period`` (the range we asked
+    for: Visma's answer does not echo it)."""
+
+    natural_key = ("party_number", "branch_number")
 
     party_number: Mapped[str] = mapped_column(String(30))
+    branch_number: Mapped[str] = mapped_column(String(30), default="")
     party_internal_id: Mapped[int | None]
     party_name: Mapped[str] = mapped_column(String(300), default="")
     from_period: Mapped[str | None] = mapped_column(String(6))
@@ -202,14 +216,16 @@ class LedgerCustomerBalance(_PartyBalance, db.Model):
     """Customer balances (``/v2/customer/balance``)."""
 
     __tablename__ = "accounting_customer_balance"
-    __table_args__ = SyncedRow.table_args("accounting_customer_balance", "party_number")
+    __table_args__ = SyncedRow.table_args("accounting_customer_balance",
+                                          *_PartyBalance.natural_key)
 
 
 class LedgerSupplierBalance(_PartyBalance, db.Model):
     """Supplier balances (``/v2/supplier/balance``)."""
 
     __tablename__ = "accounting_supplier_balance"
-    __table_args__ = SyncedRow.table_args("accounting_supplier_balance", "party_number")
+    __table_args__ = SyncedRow.table_args("accounting_supplier_balance",
+                                          *_PartyBalance.natural_key)
 
 
 class Organization(db.Model):

@@ -270,9 +270,11 @@ def write_rows(
 
 
 LINE_COLUMNS = ("module", "batch_number", "line_number", "period", "account_number",
-                "description", "debit", "credit", "reference_number", "vat_code",
-                "customer_supplier")
+                "subaccount", "branch_number", "description", "debit", "credit",
+                "debit_in_currency", "credit_in_currency", "reference_number", "vat_code",
+                "vat_description", "customer_supplier")
 """The order of ``app.sync.mapping.journal_line_values`` tuples (checked against the table)."""
+LINE_MONEY = frozenset({"debit", "credit", "debit_in_currency", "credit_in_currency"})
 
 
 def write_journal_lines(
@@ -294,7 +296,7 @@ def write_journal_lines(
         return 0
     dialect = db.session.get_bind().dialect.name
     carry = carry_from is not None and _has_rows(JournalLine, client_id, carry_from)
-    _check_line_columns(dialect)
+    hash_text = _line_hash_template(dialect).format
     when = _sqlite_datetime if dialect == "sqlite" else _naive_utc
     stamp = when(now)
     blake2b = hashlib.blake2b
@@ -304,12 +306,7 @@ def write_journal_lines(
         tail = (generation,)
         extra = (when(batch.get("deleted_at")), when(batch.get("source_modified_at")), client_id)
         for values in lines:
-            # == repr(tuple(row[c] for c in value_columns(JournalLine))) of the dict path
-            key = (
-                f"({values[3]!r}, {values[4]!r}, {values[5]!r}, Decimal('{values[6]}'), "
-                f"Decimal('{values[7]}'), {values[8]!r}, {values[9]!r}, {values[10]!r})"
-            )
-            digest = blake2b(key.encode(), digest_size=16).hexdigest()
+            digest = blake2b(hash_text(*values).encode(), digest_size=16).hexdigest()
             if carry:
                 append((*values, *tail, digest, *extra, client_id, carry_from,
                         values[0], values[1], values[2], digest, stamp))
@@ -321,16 +318,20 @@ def write_journal_lines(
 
 
 @cache
-def _check_line_columns(dialect: str) -> None:
+def _line_hash_template(dialect: str) -> str:
+    """A format string giving, for a ``LINE_COLUMNS`` tuple, exactly the text ``row_hash``
+    digests for the same line as a dict (``repr`` of its value columns, money as Decimal);
+    it also checks that ``LINE_COLUMNS`` is still the table's column order."""
     from app.accounting.models import JournalLine
 
     columns = _insert_columns(JournalLine)
     expected = (*LINE_COLUMNS, "generation", "row_hash", "deleted_at", "source_modified_at",
                 "client_id", "changed_at")
-    values = ("period", "account_number", "description", "debit", "credit", "reference_number",
-              "vat_code", "customer_supplier")
-    if columns != expected or value_columns(JournalLine) != values:
+    if columns != expected:
         raise RuntimeError(f"write_journal_lines is out of step with the table: {columns}")
+    parts = [f"Decimal('{{{LINE_COLUMNS.index(name)}}}')" if name in LINE_MONEY
+             else f"{{{LINE_COLUMNS.index(name)}!r}}" for name in value_columns(JournalLine)]
+    return "(" + ", ".join(parts) + ")"
 
 
 def _insert_columns(model: type[SyncedRow]) -> tuple[str, ...]:

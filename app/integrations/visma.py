@@ -19,6 +19,9 @@ def build_visma_client(config) -> VismaClient:
     return VismaClient(
         client_id=config.get("VISMA_CLIENT_ID") or "",
         client_secret=config.get("VISMA_CLIENT_SECRET") or "",
+        service_client_id=config.get("VISMA_SERVICE_CLIENT_ID") or None,
+        service_client_secret=config.get("VISMA_SERVICE_CLIENT_SECRET") or None,
+        service_scope=config.get("VISMA_SERVICE_SCOPE") or "vismanet_erp_service_api:read",
         connect_url=config["VISMA_CONNECT_URL"],
         api_url=config["VISMA_API_URL"],
         connect_timeout=min(5.0, timeout),

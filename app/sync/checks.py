@@ -2,7 +2,7 @@
 
 - every journal batch balances (debit = credit);
 - the trial balance nets to zero per period (GL debit = GL credit);
-- GL balances equal the summed journal lines per account and period;
+- GL balances equal the summed journal lines per account, subaccount, branch and period;
 - the number of accounts or a period's totals did not jump against the previous run.
 
 A finding is a warning dict ``{"check", "detail", "accounts", "periods"}`` naming what is off;
@@ -11,10 +11,9 @@ the run then completes "with warnings".
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from app.accounting.models import Account, GLBalance, JournalBatch, JournalLine, SyncedRow
 from app.accounting.store import DATASET_OF, current_generation, keys_in
@@ -34,6 +33,14 @@ def kr(value) -> str:
     return f"{Decimal(value):,.2f}".replace(",", " ").replace(".", ",")
 
 
+def _series_label(key: tuple[str, ...]) -> str:
+    """konto 6300 (underkonto 100, filial 2): only the parts the company uses."""
+    _, account, subaccount, branch = key
+    extra = [f"underkonto {subaccount}"] if subaccount else []
+    extra += [f"filial {branch}"] if branch else []
+    return f"konto {account}" + (f" ({', '.join(extra)})" if extra else "")
+
+
 def _period_label(period: str) -> str:
     return f"{period[:4]}-{period[4:]}" if len(period) == 6 else period
 
@@ -41,6 +48,17 @@ def _period_label(period: str) -> str:
 def _live(model: type[SyncedRow], client_id: int) -> list:
     generation = current_generation(client_id, DATASET_OF[model])
     return [model.client_id == client_id, model.generation == generation, model.deleted_at.is_(None)]
+
+
+def actual_ledger():
+    """GL balance rows of the bookkeeping itself: balance type Actual, or, when the answer
+    gave no balance type, the ACTUAL ledger (or none). Budget ledgers are not checked."""
+    return or_(GLBalance.balance_type == "Actual",
+               and_(GLBalance.balance_type == "", GLBalance.ledger_id.in_(("ACTUAL", ""))))
+
+
+def _gl_live(client_id: int) -> list:
+    return [*_live(GLBalance, client_id), actual_ledger()]
 
 
 def _dec(value) -> Decimal:
@@ -65,7 +83,7 @@ def unbalanced_batches(client_id: int) -> list[tuple[str, str, Decimal, Decimal]
 def unbalanced_periods(client_id: int) -> list[tuple[str, Decimal, Decimal]]:
     rows = db.session.execute(
         select(GLBalance.period, func.sum(GLBalance.period_debit), func.sum(GLBalance.period_credit))
-        .where(*_live(GLBalance, client_id))
+        .where(*_gl_live(client_id))
         .group_by(GLBalance.period)
         .having(
             func.abs(func.sum(GLBalance.period_debit) - func.sum(GLBalance.period_credit)) > 0.005
@@ -74,41 +92,41 @@ def unbalanced_periods(client_id: int) -> list[tuple[str, Decimal, Decimal]]:
     return [(p, _dec(d), _dec(c)) for p, d, c in rows]
 
 
-def gl_journal_differences(client_id: int) -> dict[tuple[str, str], tuple[Decimal, ...]]:
-    """(period, account) -> (GL debit, GL credit, journal debit, journal credit) where they differ."""
-    gl: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for period, account, debit, credit in db.session.execute(
-        select(
-            GLBalance.period,
-            GLBalance.account_number,
-            func.sum(GLBalance.period_debit),
-            func.sum(GLBalance.period_credit),
-        )
-        .where(*_live(GLBalance, client_id))
-        .group_by(GLBalance.period, GLBalance.account_number)
+SERIES = ("period", "account_number", "subaccount", "branch_number")
+"""What GL balances and journal lines are compared per (both tables have these columns)."""
+
+
+def gl_journal_differences(client_id: int) -> dict[tuple[str, ...], tuple[Decimal, ...]]:
+    """(period, account, subaccount, branch) -> (GL debit, GL credit, journal debit, journal
+    credit) where the ACTUAL ledger and the journal lines differ."""
+    gl: dict[tuple[str, ...], list[Decimal]] = {}
+    gl_series = [getattr(GLBalance, name) for name in SERIES]
+    for *key, debit, credit in db.session.execute(
+        select(*gl_series, func.sum(GLBalance.period_debit), func.sum(GLBalance.period_credit))
+        .where(*_gl_live(client_id))
+        .group_by(*gl_series)
     ):
-        gl[(period, account)] = [_dec(debit), _dec(credit)]
+        gl[tuple(key)] = [_dec(debit), _dec(credit)]
     # Journal sums per (period, account) from the lines alone, then minus the lines of batches
     # not posted (rare: usually no such batch, no query). No line-to-batch join: its plan would
     # hang on fresh statistics (a nested loop over a just-written generation is quadratic).
     line_live = _live(JournalLine, client_id)
-    sums = (JournalLine.period, JournalLine.account_number,
-            func.sum(JournalLine.debit), func.sum(JournalLine.credit))
-    journal: dict[tuple[str, str], list[Decimal]] = {}
-    for period, account, debit, credit in db.session.execute(
-        select(*sums).where(*line_live).group_by(JournalLine.period, JournalLine.account_number)
+    line_series = [getattr(JournalLine, name) for name in SERIES]
+    sums = (*line_series, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
+    journal: dict[tuple[str, ...], list[Decimal]] = {}
+    for *key, debit, credit in db.session.execute(
+        select(*sums).where(*line_live).group_by(*line_series)
     ):
-        journal[(period, account)] = [_dec(debit), _dec(credit)]
+        journal[tuple(key)] = [_dec(debit), _dec(credit)]
     unposted = db.session.execute(
         select(JournalBatch.module, JournalBatch.batch_number).where(
             *_live(JournalBatch, client_id), JournalBatch.status.in_(NOT_POSTED))
     ).all()
     for condition in keys_in(JournalLine, JournalLine.parent_key, [tuple(k) for k in unposted]):
-        for period, account, debit, credit in db.session.execute(
-            select(*sums).where(*line_live, condition)
-            .group_by(JournalLine.period, JournalLine.account_number)
+        for *key, debit, credit in db.session.execute(
+            select(*sums).where(*line_live, condition).group_by(*line_series)
         ):
-            entry = journal[(period, account)]
+            entry = journal[tuple(key)]
             entry[0] -= _dec(debit)
             entry[1] -= _dec(credit)
     zero = [Decimal(0), Decimal(0)]
@@ -129,7 +147,7 @@ def figures(client_id: int) -> dict:
         period: str(_dec(debit))
         for period, debit in db.session.execute(
             select(GLBalance.period, func.sum(GLBalance.period_debit))
-            .where(*_live(GLBalance, client_id))
+            .where(*_gl_live(client_id))
             .group_by(GLBalance.period)
         )
     }
@@ -169,15 +187,16 @@ def run_checks(client_id: int, previous: dict | None) -> tuple[list[dict], dict]
     if differences:
         keys = sorted(differences)
         named = ", ".join(
-            f"konto {a} i {_period_label(p)} (saldo {kr(differences[(p, a)][0] - differences[(p, a)][1])}"
-            f", bilag {kr(differences[(p, a)][2] - differences[(p, a)][3])})"
-            for p, a in keys[:MAX_NAMED]
+            f"{_series_label(key)} i {_period_label(key[0])} "
+            f"(saldo {kr(differences[key][0] - differences[key][1])}, "
+            f"bilag {kr(differences[key][2] - differences[key][3])})"
+            for key in keys[:MAX_NAMED]
         )
         warnings.append({
             "check": "gl_matches_journal",
             "detail": f"Saldo og bilagslinjer stemmer ikke for {len(keys)} konto/periode: {named}",
-            "accounts": sorted({a for _, a in keys})[:MAX_NAMED],
-            "periods": sorted({p for p, _ in keys})[:MAX_NAMED],
+            "accounts": sorted({key[1] for key in keys})[:MAX_NAMED],
+            "periods": sorted({key[0] for key in keys})[:MAX_NAMED],
         })
 
     now_figures = figures(client_id)

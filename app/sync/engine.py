@@ -59,6 +59,7 @@ class Plan:
     to_row: Callable[[dict], dict]
     cursor: bool  # incremental by lastModifiedDateTime; else read whole and tombstone the rest
     needs_filter: bool = False  # the endpoint requires periodId or lastModifiedDateTime
+    period_range: bool = False  # the endpoint requires fromFinPeriod/toFinPeriod
 
 
 PLANS: tuple[Plan, ...] = (
@@ -69,10 +70,11 @@ PLANS: tuple[Plan, ...] = (
     Plan("customers", "customers", "Henter kunder", mapping.party_row, cursor=True),
     Plan("suppliers", "suppliers", "Henter leverandører", mapping.party_row, cursor=True),
     Plan("customer_balances", "customer_balances", "Henter kundesaldoer",
-         partial(mapping.party_balance_row, kind="customer"), cursor=False),
+         partial(mapping.party_balance_row, kind="customer"), cursor=False, period_range=True),
     Plan("supplier_balances", "supplier_balances", "Henter leverandørsaldoer",
-         partial(mapping.party_balance_row, kind="supplier"), cursor=False),
+         partial(mapping.party_balance_row, kind="supplier"), cursor=False, period_range=True),
 )
+MAX_REJECTIONS_NAMED = 20
 JOURNAL_STEP = "Henter bilag"
 
 
@@ -106,8 +108,16 @@ class ClientSync:
         now: datetime,
         lookback: timedelta = timedelta(minutes=10),
         prefetch: int = PREFETCH_PAGES,
+        orgnr: str | None = None,
+        name: str | None = None,
     ) -> None:
         self.client_id = client_id
+        self.orgnr, self.name = orgnr, name
+        self.rejected: list[str] = []
+        """Why source records were left out (Norwegian, one per record, for the run)."""
+        self.rejected_count = 0
+        self.period_range: tuple[str, str] | None = None
+        """The company's first and last financial period (read with the periods)."""
         self.api = api
         self.progress = progress
         self.now = now
@@ -147,6 +157,34 @@ class ClientSync:
 
     # -- streams ----------------------------------------------------------------------------
 
+    def _reject(self, exc: mapping.RejectedRecord, what: str) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REJECTIONS_NAMED:
+            self.rejected.append(f"{what}: {exc}")
+        self.counts[f"{what}_rejected"] = self.counts.get(f"{what}_rejected", 0) + 1
+
+    def _mapped(self, page: list, to_row: Callable[[dict], Any], what: str) -> list:
+        """``to_row`` of each record; a record it rejects is left out and noted."""
+        out = []
+        for record in page:
+            try:
+                out.append(to_row(record))
+            except mapping.RejectedRecord as exc:
+                self._reject(exc, what)
+        return out
+
+    def _balance_params(self) -> dict | None:
+        """The period range Visma requires for party balances: the company's own financial
+        periods, first to last (from the periods read earlier in this run, else read now)."""
+        if self.period_range is None:
+            periods = [r["period"] for page in self._pages("financial_periods")
+                       for r in self._mapped(page, mapping.period_row, "periods")]
+            if periods:
+                self.period_range = (min(periods), max(periods))
+        if self.period_range is None:
+            return None
+        return {"fromFinPeriod": self.period_range[0], "toFinPeriod": self.period_range[1]}
+
     def _pages(self, stream: str, params: dict | None = None, *, since=None,
                transform: Callable[[list], Any] | None = None) -> Iterable[Any]:
         """The stream's pages, fetched ahead in a background thread (the next downloads overlap
@@ -174,9 +212,16 @@ class ClientSync:
         if plan.needs_filter and since is None:
             since = EPOCH
         self._report(plan.step)
-        to_rows = plan.to_row
+        to_row = plan.to_row
+        if plan.period_range:
+            params = self._balance_params()
+            if params is None:  # no financial periods: no range to ask for
+                self._report(plan.step, flush=True)
+                return result
+            to_row = partial(plan.to_row, from_period=params["fromFinPeriod"],
+                             to_period=params["toFinPeriod"])
         for rows in self._pages(plan.stream, params, since=since,
-                                transform=lambda page: [to_rows(record) for record in page]):
+                                transform=lambda page: self._mapped(page, to_row, plan.dataset)):
             changed = store.write_rows(
                 model, self.client_id, generation, rows, now=self.now, carry_from=carry_from
             )
@@ -193,6 +238,8 @@ class ClientSync:
                     result.periods.add(row["period"])
             result.rows += len(rows)
             self._report(plan.step, **{plan.dataset: len(rows)})
+        if plan.dataset == "periods" and result.periods:
+            self.period_range = (min(result.periods), max(result.periods))
         self._report(plan.step, flush=True)
         return result
 
@@ -219,7 +266,7 @@ class ClientSync:
             return self._read_journal_whole(result, generation, carry_from, params, since)
 
         def to_rows(page: list) -> list[tuple[dict, list[dict]]]:
-            return [mapping.journal_rows(record, now=now) for record in page]
+            return self._mapped(page, partial(mapping.journal_rows, now=now), "journal_batches")
 
         for page in self._pages("journal_transactions", params, since=since, transform=to_rows):
             batch_rows, line_rows, keep_lines = [], [], set()
@@ -262,17 +309,22 @@ class ClientSync:
         line mapped straight to its upsert parameters (``store.write_journal_lines``)."""
         now = self.now
 
+        def whole_batch(record: dict) -> tuple[dict, list]:
+            batch = mapping.journal_batch_row(record, now=now)
+            if batch["deleted_at"] is not None:
+                return batch, []
+            return batch, mapping.journal_line_values(
+                batch, record.get("journalTransactionLines") or [])
+
         def to_rows(page: list) -> list[tuple[dict, list]]:
-            return [(mapping.journal_batch_row(record, now=now),
-                     record.get("journalTransactionLines") or []) for record in page]
+            return self._mapped(page, whole_batch, "journal_batches")
 
         for page in self._pages("journal_transactions", params, since=since, transform=to_rows):
             batch_rows, line_batches, line_count = [], [], 0
-            for batch, raw_lines in page:
+            for batch, values in page:
                 result.bookmark = _max(result.bookmark, batch["source_modified_at"])
                 if batch["deleted_at"] is not None:
                     continue
-                values = mapping.journal_line_values(batch, raw_lines)
                 batch_rows.append(batch)
                 line_batches.append((batch, values))
                 line_count += len(values)
@@ -291,7 +343,7 @@ class ClientSync:
             store.tombstone(JournalLine, [i for k, i in live.items() if k not in keep], now=self.now)
 
     def write_organization(self) -> dict:
-        record = self.api.organization()
+        record = self.api.organization(corporate_id=self.orgnr, name=self.name)
         values = mapping.organization_values(record)
         row = db.session.scalar(select(Organization).where(Organization.client_id == self.client_id))
         if row is None:
@@ -448,27 +500,29 @@ class ClientSync:
         if not received:
             return
         accounts = {key[1] for key in received}
+        keys = [getattr(GLBalance, name) for name in GLBalance.natural_key]
         stored = db.session.execute(
-            select(GLBalance.id, GLBalance.period, GLBalance.account_number,
-                   GLBalance.branch_number, GLBalance.ledger_id, GLBalance.account_type)
+            select(GLBalance.id, GLBalance.account_type, *keys)
             .where(GLBalance.client_id == self.client_id, GLBalance.generation == generation,
                    GLBalance.deleted_at.is_(None), GLBalance.account_number.in_(accounts))
         ).all()
         resets = {row.account_number for row in stored if row.account_type in RESETS_YEARLY}
 
-        def scope(period: str, account: str) -> str:
-            return period[:4] if account in resets else "*"
+        def series(key: tuple) -> tuple:
+            """A key without its period (the first column), scoped to the year where the
+            account restarts every year."""
+            period, account = key[0], key[1]
+            return (*key[1:], period[:4] if account in resets else "*")
 
         first: dict[tuple, str] = {}
-        for period, account, branch, ledger in received:
-            slot = (account, branch, ledger, scope(period, account))
-            first[slot] = min(first.get(slot, period), period)
-        gone = [
-            row.id for row in stored
-            if (row.period, row.account_number, row.branch_number, row.ledger_id) not in received
-            and row.period > first.get((row.account_number, row.branch_number, row.ledger_id,
-                                        scope(row.period, row.account_number)), "999999")
-        ]
+        for key in received:
+            slot = series(key)
+            first[slot] = min(first.get(slot, key[0]), key[0])
+        gone = []
+        for row in stored:
+            key = tuple(row[2:])
+            if key not in received and key[0] > first.get(series(key), "999999"):
+                gone.append(row.id)
         if gone:
             store.tombstone(GLBalance, gone, now=self.now)
             db.session.commit()
@@ -491,7 +545,7 @@ class ClientSync:
         self.reconcile_left: list[str] = []
         if not touched:
             return parties
-        differing = {period for period, _ in checks.gl_journal_differences(self.client_id)}
+        differing = {key[0] for key in checks.gl_journal_differences(self.client_id)}
         candidates = sorted(differing & touched)
         self.reconcile_left = candidates[MAX_RECONCILE_PERIODS:]  # the next run goes on
         for period in candidates[:MAX_RECONCILE_PERIODS]:

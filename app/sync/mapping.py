@@ -1,4 +1,11 @@
-"""Visma.net records -> store rows (column dicts for ``app.accounting.store.write_rows``)."""
+"""Visma.net records -> store rows (column dicts for ``app.accounting.store.write_rows``).
+
+Tolerant of what Visma's published schemas allow: unknown fields are ignored, optional fields
+may be absent, codes may come as objects (``vatCode: {id, description}``, ``subaccount:
+{subaccountNumber, …}``) or, in older answers, as plain values. A record that lacks a field
+our keys or the books need (an account number, a batch number…) raises ``RejectedRecord``: the
+engine leaves that record out, goes on with the rest and reports it on the run.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.visma.errors import MalformedResponse
+from app.accounting.store import LINE_COLUMNS, LINE_MONEY
 from app.visma.streams import parse_datetime
 
 CENT = Decimal("0.01")
@@ -14,6 +21,40 @@ ZERO = Decimal("0.00")
 VOIDED = "Voided"
 # Batch statuses that have not (or no longer) hit the general ledger.
 NOT_POSTED = frozenset({VOIDED, "Hold", "Balanced", "Unposted", "Scheduled"})
+
+
+class RejectedRecord(ValueError):
+    """One source record that cannot be stored; ``str()`` is a Norwegian reason naming it."""
+
+
+def module_code(value: Any) -> str:
+    """``ModuleGL`` (answers) and ``GL`` (the filter parameter, older answers) -> ``GL``."""
+    return text(value, 20).removeprefix("Module")[:10]
+
+
+def code(value: Any) -> str:
+    """A code that newer answers nest as ``{id, description}``: the id."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return text(value, 30)
+
+
+def description(value: Any, limit: int = 200) -> str:
+    return text(value.get("description"), limit) if isinstance(value, dict) else ""
+
+
+def subaccount_code(record: dict) -> str:
+    """The subaccount of a GL balance row or a journal line: the newer ``subaccount`` object
+    (``subaccountNumber``) or the older ``subAccountCd``; "" when the company has none."""
+    sub = record.get("subaccount")
+    if isinstance(sub, dict):
+        sub = sub.get("subaccountNumber") or sub.get("subaccountCd") or sub.get("id")
+    return text(sub or record.get("subAccountCd"), 30)
+
+
+def branch_code(value: Any) -> str:
+    """A branch as ``{number, name}`` or as its number."""
+    return text(value.get("number") if isinstance(value, dict) else value, 30)
 
 
 def money(value: Any) -> Decimal:
@@ -39,8 +80,8 @@ def text(value: Any, limit: int) -> str:
 
 def _required(record: dict, key: str, what: str) -> str:
     value = record.get(key)
-    if value in (None, ""):
-        raise MalformedResponse(f"{what} uten {key}: {str(record)[:200]}")
+    if value in (None, "") or isinstance(value, dict | list):
+        raise RejectedRecord(f"{what} mangler {key}")
     return str(value).strip()
 
 
@@ -73,15 +114,18 @@ def gl_balance_row(r: dict) -> dict:
     account = r.get("account") or {}
     branch = r.get("branch") or {}
     ledger = r.get("ledger") or {}
+    period = _required(r, "financialPeriod", "En saldo")
     return {
-        "period": _required(r, "financialPeriod", "Saldo"),
-        "account_number": _required(account, "number", "Saldo-konto"),
+        "period": period,
+        "account_number": _required(account, "number", f"En saldo i {period}"),
+        "subaccount": subaccount_code(r),
         "branch_number": text(branch.get("number"), 30),
         "ledger_id": text(ledger.get("id"), 30),
         "account_description": text(account.get("description"), 300),
         "account_type": account.get("type"),
         "branch_name": text(branch.get("name"), 200),
         "ledger_description": text(ledger.get("description"), 200),
+        "balance_type": text(r.get("balanceType"), 20),
         "currency": r.get("currencyId"),
         "beginning_balance": money(r.get("beginningBalance")),
         "period_debit": money(r.get("periodToDateDebit")),
@@ -94,12 +138,13 @@ def gl_balance_row(r: dict) -> dict:
 def journal_batch_row(r: dict, *, now: datetime | None) -> dict:
     """A batch's header row (``line_count`` from its lines); voided: a tombstone as of ``now``."""
     raw_lines = r.get("journalTransactionLines") or []
+    batch_number = _required(r, "batchNumber", "Et bilag")
     return {
-        "module": text(r.get("module"), 10),
-        "batch_number": _required(r, "batchNumber", "Bilag"),
+        "module": module_code(r.get("module")),
+        "batch_number": batch_number,
         "status": text(r.get("status"), 20),
         "transaction_date": day(r.get("transactionDate")),
-        "period": _required(r, "financialPeriod", "Bilag"),
+        "period": _required(r, "financialPeriod", f"Bilag {batch_number}"),
         "description": text(r.get("description"), 500),
         "currency": r.get("currencyId"),
         "debit_total": money(r.get("debitTotal")),
@@ -110,33 +155,19 @@ def journal_batch_row(r: dict, *, now: datetime | None) -> dict:
     }
 
 
-def journal_rows(r: dict, *, now: datetime) -> tuple[dict, list[dict]]:
-    """A whole batch -> (batch row, line rows); a voided batch and its lines are tombstones."""
+def journal_rows(r: dict, *, now: datetime | None) -> tuple[dict, list[dict]]:
+    """A whole batch -> (batch row, line rows); a voided batch and its lines are tombstones.
+    A line without lineNumber or accountNumber rejects the whole batch (``RejectedRecord``):
+    stored without it, the batch would not balance."""
     batch = journal_batch_row(r, now=now)
-    module, batch_number, period = batch["module"], batch["batch_number"], batch["period"]
-    modified, deleted_at = batch["source_modified_at"], batch["deleted_at"]
+    names = LINE_COLUMNS
+    extra = {"source_modified_at": batch["source_modified_at"], "deleted_at": batch["deleted_at"]}
     lines = []
-    quantize = Decimal.quantize
-    for line in r.get("journalTransactionLines") or []:  # the in-place path: dicts
-        number = line.get("lineNumber")
-        if number is None:
-            raise MalformedResponse(f"Bilag {batch_number}: en linje mangler lineNumber")
-        debit, credit = line.get("debitAmount"), line.get("creditAmount")
-        lines.append({
-            "module": module,
-            "batch_number": batch_number,
-            "line_number": int(number),
-            "period": period,
-            "account_number": str(line.get("accountNumber") or "").strip()[:30],
-            "description": str(line.get("description") or "").strip()[:500],
-            "debit": quantize(Decimal(str(debit)), CENT) if debit else ZERO,
-            "credit": quantize(Decimal(str(credit)), CENT) if credit else ZERO,
-            "reference_number": str(line.get("referenceNumber") or "").strip()[:100],
-            "vat_code": str(line.get("vatCode") or "").strip()[:30],
-            "customer_supplier": str(line.get("customerSupplier") or "").strip()[:30],
-            "source_modified_at": modified,
-            "deleted_at": deleted_at,
-        })
+    for values in journal_line_values(batch, r.get("journalTransactionLines") or []):
+        row = dict(zip(names, values, strict=True))
+        for name in LINE_MONEY:
+            row[name] = Decimal(row[name])
+        lines.append({**row, **extra})
     return batch, lines
 
 
@@ -153,28 +184,36 @@ def money_text(value: Any) -> str:
 
 
 def journal_line_values(batch: dict, raw_lines: list) -> list[tuple]:
-    """The fused path of a full sync: a batch's lines straight to value tuples in
-    ``JournalLine`` column order (module, batch_number, line_number, period, account_number,
-    description, debit, credit, reference_number, vat_code, customer_supplier), money as
-    two-decimal text — no dict, no Decimal per line. Same values as ``journal_rows``."""
+    """A batch's lines as value tuples in ``store.LINE_COLUMNS`` order, money as two-decimal
+    text: the full sync's fused path writes them as they are (no dict, no Decimal per line).
+    Amounts in currency default to the amounts when the answer has none."""
     module, batch_number, period = batch["module"], batch["batch_number"], batch["period"]
     out = []
     append = out.append
     for line in raw_lines:
         get = line.get
-        number = get("lineNumber")
-        if number is None:
-            raise MalformedResponse(f"Bilag {batch_number}: en linje mangler lineNumber")
-        account, description = get("accountNumber"), get("description")
-        reference, vat, party = get("referenceNumber"), get("vatCode"), get("customerSupplier")
+        number, account = get("lineNumber"), get("accountNumber")
+        if number is None or account in (None, ""):
+            missing = "linjenummer" if number is None else "kontonummer"
+            raise RejectedRecord(
+                f"Bilag {module} {batch_number} ({period}): linje {number or '?'} mangler "
+                f"{missing}; bilaget er ikke lagret"
+            )
+        vat = get("vatCode")
+        debit, credit = money_text(get("debitAmount")), money_text(get("creditAmount"))
+        debit_cur, credit_cur = get("debitAmountInCurrency"), get("creditAmountInCurrency")
         append((
             module, batch_number, int(number), period,
-            (account if type(account) is str else str(account or "")).strip()[:30],
-            (description if type(description) is str else str(description or "")).strip()[:500],
-            money_text(get("debitAmount")), money_text(get("creditAmount")),
-            (reference if type(reference) is str else str(reference or "")).strip()[:100],
-            (vat if type(vat) is str else str(vat or "")).strip()[:30],
-            (party if type(party) is str else str(party or "")).strip()[:30],
+            (account if type(account) is str else str(account)).strip()[:30],
+            subaccount_code(line) if "subaccount" in line or "subAccountCd" in line else "",
+            branch_code(get("branch")),
+            text(get("description"), 500),
+            debit, credit,
+            debit if debit_cur is None else money_text(debit_cur),
+            credit if credit_cur is None else money_text(credit_cur),
+            text(get("referenceNumber"), 100),
+            code(vat), description(vat),
+            text(get("customerSupplier"), 30),
         ))
     return out
 
@@ -191,16 +230,20 @@ def party_row(r: dict) -> dict:
     }
 
 
-def party_balance_row(r: dict, kind: str) -> dict:
+def party_balance_row(r: dict, kind: str, *, from_period: str | None = None,
+                      to_period: str | None = None) -> dict:
+    """A customer's (``branchNumber`` object) or supplier's (``branch`` text) balance in one
+    branch; the period range is the one asked for (the answer does not echo it)."""
     party = r.get(kind)
     if not isinstance(party, dict):
         party = {"number": party}
     return {
-        "party_number": _required(party, "number", "Saldo"),
+        "party_number": _required(party, "number", "En saldo"),
+        "branch_number": branch_code(r.get("branchNumber", r.get("branch"))),
         "party_internal_id": party.get("internalId"),
         "party_name": text(party.get("name"), 300),
-        "from_period": r.get("fromFinPeriod"),
-        "to_period": r.get("toFinPeriod"),
+        "from_period": from_period or r.get("fromFinPeriod"),
+        "to_period": to_period or r.get("toFinPeriod"),
         "begin_balance": money(r.get("beginBalance")),
         "ytd_balance": money(r.get("yearToDateBalance")),
     }
@@ -212,6 +255,6 @@ def organization_values(r: dict) -> dict:
         "corporate_id": r.get("corporateId"),
         "vat_registration_id": r.get("vatRegistrationId"),
         "base_currency": r.get("baseCurrency"),
-        "default_country": r.get("defaultCountry"),
+        "default_country": code(r.get("defaultCountry"))[:2] or None,
         "source_modified_at": timestamp(r.get("lastModifiedDateTime")),
     }

@@ -30,6 +30,7 @@ from app.orgnr import is_valid_orgnr, normalize_orgnr
 from app.sync import checks
 from app.sync.engine import ClientSync
 from app.visma.errors import (
+    AmbiguousOrganization,
     ApiError,
     AuthorizationLost,
     CompanyAccessWithdrawn,
@@ -96,6 +97,9 @@ def _failed(exc: VismaError, run: SyncRun, integration: Integration, client: Cli
     elif isinstance(exc, VismaUnavailable | TokenExpired):
         message = "Visma.net svarte ikke som det skulle; prøver igjen senere." + said
         retryable = True
+    elif isinstance(exc, AmbiguousOrganization):
+        message = exc.message + " Kontroller organisasjonsnummeret på klienten i Visma.net."
+        retryable = False
     elif isinstance(exc, MalformedResponse):
         message = "Visma.net sendte et ufullstendig eller ugyldig svar; prøver igjen." + said
         retryable = True
@@ -159,6 +163,8 @@ def _engine(client: Client, progress: Progress, *, now) -> ClientSync:
         progress,
         now=now,
         lookback=timedelta(seconds=seconds),
+        orgnr=client.orgnr,
+        name=client.name,
     )
 
 
@@ -245,6 +251,14 @@ def _after_sync(client: Client, engine: ClientSync, progress: Progress, *, now, 
     progress.update("Kontrollerer tallene")
     figures_state = store.dataset_state(client.id, "gl_balances")
     warnings, figures = checks.run_checks(client.id, figures_state.figures or None)
+    if engine.rejected_count:
+        warnings.insert(0, {
+            "check": "rejected_records",
+            "detail": f"{engine.rejected_count} oppføring(er) fra Visma.net manglet påkrevde "
+                      "felt og ble ikke lagret: " + "; ".join(engine.rejected),
+            "accounts": [],
+            "periods": [],
+        })
     figures_state.figures = figures
     client.last_sync_at = utcnow()
     client.data_as_of = now

@@ -391,9 +391,11 @@ class ServiceTokens:
         *,
         margin: float = 60.0,
         clock: Callable[[], float] | None = None,
+        scope: str = SERVICE_SCOPE,
     ) -> None:
         self.connect = connect
         self.margin = margin
+        self.scope = scope
         self.clock = clock or connect.clock
         self._tokens: dict[str, Token] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -413,7 +415,7 @@ class ServiceTokens:
                 or token["expires_at"] - self.margin <= self.clock()
             ):
                 try:
-                    token = self.connect.service_token(tenant_id)
+                    token = self.connect.service_token(tenant_id, scope=self.scope)
                 except VismaError:
                     self._tokens.pop(tenant_id, None)
                     raise

@@ -14,11 +14,12 @@ import requests
 from .auth import (
     DEFAULT_CONNECT_URL,
     INTERACTIVE_SCOPES,
+    SERVICE_SCOPE,
     ServiceTokens,
     Token,
     VismaConnect,
 )
-from .errors import CompanyAccessWithdrawn, MalformedResponse
+from .errors import AmbiguousOrganization, CompanyAccessWithdrawn, MalformedResponse
 from .http import HttpClient, RateLimitStatus, RetryPolicy
 from .streams import STREAMS, OrganizationStream, Stream
 
@@ -65,9 +66,38 @@ class TenantApi:
         except KeyError:
             raise KeyError(f"unknown stream {name!r}; known: {sorted(STREAMS)}") from None
 
-    def organization(self) -> dict[str, Any]:
-        """``/v1/organization``: name, corporateId (orgnr), baseCurrency..."""
-        return next(iter(OrganizationStream(self.get).pages()))[0]
+    def organizations(self) -> list[dict[str, Any]]:
+        """``/v1/organization``: every organization the tenant holds (name, corporateId...)."""
+        return [org for page in OrganizationStream(self.get).pages() for org in page]
+
+    def organization(
+        self, *, corporate_id: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """The tenant's own company among ``/v1/organization``'s answer.
+
+        One organization: that one. Several: the one whose ``corporateId`` is the company's
+        orgnr (digits compared), else the one with the company's name; when that does not
+        single one out, ``AmbiguousOrganization`` (retrying cannot help: an operator must see
+        which orgnr the client has). None at all is a ``MalformedResponse``.
+        """
+        orgs = self.organizations()
+        if len(orgs) == 1:
+            return orgs[0]
+        if not orgs:
+            raise MalformedResponse("Visma.net oppga ingen organisasjon for selskapet.")
+        wanted = _digits(corporate_id)
+        chosen = [o for o in orgs if wanted and _digits(o.get("corporateId")) == wanted]
+        if not chosen and name:
+            chosen = [o for o in orgs if str(o.get("name") or "").strip().casefold()
+                      == name.strip().casefold()]
+        if len(chosen) == 1:
+            return chosen[0]
+        listed = ", ".join(f"{o.get('name') or '?'} ({o.get('corporateId') or 'uten orgnr'})"
+                           for o in orgs[:5])
+        raise AmbiguousOrganization(
+            f"Selskapet har {len(orgs)} organisasjoner i Visma.net ({listed}), og ingen av dem "
+            f"kan velges entydig med organisasjonsnummer {corporate_id or '(ukjent)'}."
+        )
 
     @property
     def rate_limit(self) -> RateLimitStatus:
@@ -78,7 +108,11 @@ class TenantApi:
 class VismaClient:
     """Visma Connect (login, tokens, tenants) and the ERP API, over one pooled HTTP session.
 
-    Plain settings in, no Flask: the app's sync engine builds one per process or job.
+    Two Developer Portal applications: the interactive one (``client_id``: authorization code,
+    refresh, userinfo, tenant listing) and the service one (``service_client_id``:
+    client_credentials per tenant for the ERP API). The service pair defaults to the
+    interactive pair. Plain settings in, no Flask: the app's sync engine builds one per
+    process or job.
     """
 
     def __init__(
@@ -86,6 +120,9 @@ class VismaClient:
         *,
         client_id: str,
         client_secret: str,
+        service_client_id: str | None = None,
+        service_client_secret: str | None = None,
+        service_scope: str = SERVICE_SCOPE,
         connect_url: str = DEFAULT_CONNECT_URL,
         api_url: str = DEFAULT_API_URL,
         connect_timeout: float = 5.0,
@@ -116,11 +153,22 @@ class VismaClient:
             token_auth_method=token_auth_method,
             clock=wall_clock,
         )
-        self.service_tokens = ServiceTokens(self.connect, margin=service_token_margin)
+        self.service_connect = VismaConnect(
+            http=self.http,
+            client_id=service_client_id or client_id,
+            client_secret=service_client_secret if service_client_id else client_secret,
+            connect_url=connect_url,
+            token_auth_method=token_auth_method,
+            clock=wall_clock,
+        )
+        self.service_tokens = ServiceTokens(
+            self.service_connect, margin=service_token_margin, scope=service_scope
+        )
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], **overrides: Any) -> VismaClient:
         """Build from a config mapping (``VISMA_CLIENT_ID``, ``VISMA_CLIENT_SECRET``,
+        ``VISMA_SERVICE_CLIENT_ID``, ``VISMA_SERVICE_CLIENT_SECRET``, ``VISMA_SERVICE_SCOPE``,
         ``VISMA_CONNECT_URL``, ``VISMA_API_URL``, ``VISMA_CONNECT_TIMEOUT``,
         ``VISMA_READ_TIMEOUT``), e.g. ``app.config``."""
         kwargs: dict[str, Any] = {
@@ -128,6 +176,9 @@ class VismaClient:
             "client_secret": settings["VISMA_CLIENT_SECRET"],
         }
         for key, name in (
+            ("VISMA_SERVICE_CLIENT_ID", "service_client_id"),
+            ("VISMA_SERVICE_CLIENT_SECRET", "service_client_secret"),
+            ("VISMA_SERVICE_SCOPE", "service_scope"),
             ("VISMA_CONNECT_URL", "connect_url"),
             ("VISMA_API_URL", "api_url"),
             ("VISMA_CONNECT_TIMEOUT", "connect_timeout"),
@@ -196,7 +247,9 @@ class VismaClient:
         for item in listed:
             tenant_id = str(item["tenantId"])
             try:
-                org = self.tenant_api(tenant_id).organization()
+                org = self.tenant_api(tenant_id).organization(
+                    corporate_id=item.get("corporateId"), name=item.get("name")
+                )
             except CompanyAccessWithdrawn as exc:
                 log.info("tenant %s listed but not readable: %s", tenant_id, exc.message)
                 tenants.append(
@@ -237,6 +290,10 @@ class VismaClient:
     def rate_limit(self, tenant_id: str) -> RateLimitStatus:
         """The last rate-limit headers seen for one tenant and the throttling met."""
         return self.http.rate_limit(tenant_id)
+
+
+def _digits(value: Any) -> str:
+    return "".join(ch for ch in str(value or "") if ch.isdigit())
 
 
 def _access_token(token: Mapping[str, Any] | str) -> str:

@@ -68,6 +68,11 @@ class MalformedResponse(VismaError):
     """The answer was not JSON, had the wrong shape, or paging did not add up."""
 
 
+class AmbiguousOrganization(VismaError):
+    """``/v1/organization`` lists several organizations and none is the tenant's company by
+    orgnr (nor, failing that, by name); retrying cannot help. ``message`` is Norwegian."""
+
+
 class VismaUnavailable(VismaError):
     """Timeouts, connection errors or 5xx that outlasted every retry."""
 

@@ -94,16 +94,6 @@ def _as_page(data: Any, path: str) -> Page:
     return data
 
 
-class SingleObject(Paginator):
-    """One JSON object (``/v1/organization``), yielded as a one-record page."""
-
-    def pages(self, stream: Stream, params: dict[str, Any]) -> Iterator[Page]:
-        data = stream.fetch(stream.path, params)
-        if not isinstance(data, dict):
-            raise MalformedResponse(f"{stream.path}: expected a JSON object")
-        yield [data]
-
-
 class Unpaged(Paginator):
     """A bare array in one answer (accounts, periods); a ``totalCount`` above it is truncation."""
 
@@ -221,6 +211,8 @@ class Stream:
     datetime_params: ClassVar[frozenset[str]] = frozenset({"lastModifiedDateTime"})
     required_one_of: ClassVar[frozenset[str]] = frozenset()
     """When set, at least one of these parameters must be given."""
+    required: ClassVar[frozenset[str]] = frozenset()
+    """Parameters Visma marks required (it answers 400 without them)."""
 
     def __init__(self, fetch: Fetch) -> None:
         self.fetch = fetch
@@ -257,6 +249,9 @@ class Stream:
             raise InvalidParameters(
                 f"stream {self.name} needs one of {sorted(self.required_one_of)}"
             )
+        missing = self.required - {k for k, v in result.items() if v is not None}
+        if missing:
+            raise InvalidParameters(f"stream {self.name} needs {sorted(missing)}")
         return {key: value for key, value in result.items() if value is not None}
 
     # -- reading ------------------------------------------------------------------------
@@ -295,10 +290,12 @@ class Stream:
 
 
 class OrganizationStream(Stream):
+    """``/v1/organization``: a JSON array of the tenant's organizations (usually one)."""
+
     name = "organization"
     path = "/v1/organization"
     primary_keys = ("corporateId",)
-    paginator = SingleObject()
+    paginator = Unpaged()
     datetime_params = frozenset()
 
 
@@ -324,9 +321,11 @@ class FinancialPeriodsStream(Stream):
 class GeneralLedgerBalancesStream(Stream):
     name = "gl_balances"
     path = "/v2/generalLedgerBalance"
-    primary_keys = ("financialPeriod", "account.number", "branch.number", "ledger.id")
+    primary_keys = ("financialPeriod", "account.number", "subAccountCd", "branch.number",
+                    "ledger.id")
     replication_key = cursor_param = "lastModifiedDateTime"
-    params = frozenset({"periodId", "lastModifiedDateTime", "ledger", "branch", "account"})
+    params = frozenset({"periodId", "lastModifiedDateTime", "ledger", "branch", "account",
+                        "subaccount"})
     required_one_of = frozenset({"periodId", "lastModifiedDateTime"})
 
 
@@ -407,17 +406,22 @@ class SuppliersStream(CustomersStream):
 
 
 class CustomerBalancesStream(Stream):
+    """Balances per customer and branch over a range of financial periods. Visma requires
+    the range and declares no ``metadata`` on these rows: a short page ends the data."""
+
     name = "customer_balances"
     path = "/v2/customer/balance"
-    primary_keys = ("customer.number",)
-    params = frozenset({"fromFinPeriod", "toFinPeriod"})
+    primary_keys = ("customer.number", "branchNumber.number")
+    params = frozenset({"fromFinPeriod", "toFinPeriod", "branchNumber", "customer"})
+    required = frozenset({"fromFinPeriod", "toFinPeriod"})
     datetime_params = frozenset()
 
 
 class SupplierBalancesStream(CustomerBalancesStream):
     name = "supplier_balances"
     path = "/v2/supplier/balance"
-    primary_keys = ("supplier.number",)
+    primary_keys = ("supplier.number", "branch")
+    params = frozenset({"fromFinPeriod", "toFinPeriod", "branch", "supplier"})
 
 
 STREAMS: dict[str, type[Stream]] = {

@@ -119,10 +119,13 @@ class SyncEnv:
             put("customers", mapping.party_row(r))
         for r in truth["suppliers"]:
             put("suppliers", mapping.party_row(r))
+        # the truth's balances span the company's financial periods, as the engine asks
+        periods = [p["period"] for p in truth["financialPeriods"]]
+        span = {"from_period": min(periods), "to_period": max(periods)}
         for r in truth["customerBalances"]:
-            put("customer_balances", mapping.party_balance_row(r, "customer"))
+            put("customer_balances", mapping.party_balance_row(r, "customer", **span))
         for r in truth["supplierBalances"]:
-            put("supplier_balances", mapping.party_balance_row(r, "supplier"))
+            put("supplier_balances", mapping.party_balance_row(r, "supplier", **span))
         return result
 
     def stored(self, client_id: int) -> dict[str, dict]:
@@ -152,8 +155,8 @@ class SyncEnv:
                 f"{name}: {len(wrong)} rows differ, e.g. {wrong[0]}: "
                 f"expected {expected[name][wrong[0]]}, stored {stored[name][wrong[0]]}")
         org = db.session.scalar(select(Organization).where(Organization.client_id == client.id))
-        assert org is not None and org.name == self.sim.state.truth(client.external_id)[
-            "organization"]["name"]
+        assert org is not None and org.name == client.name == self.sim.state.truth(
+            client.external_id)["organizations"][0]["name"]
 
 
 def _comparable(model, row: dict) -> dict:

@@ -147,4 +147,5 @@ def test_gl_journal_check_leaves_out_unposted_batches(store_app):
         db.session.execute(JournalBatch.__table__.update().where(
             JournalBatch.batch_number == "0000003").values(status="Posted"))
         db.session.commit()
-        assert set(gl_journal_differences(client_id)) == {("202502", "1500"), ("202502", "3000")}
+        assert set(gl_journal_differences(client_id)) == {("202502", "1500", "", ""),
+                                                          ("202502", "3000", "", "")}

@@ -35,7 +35,7 @@ def test_429_retry_after_is_honoured(env):
     integration, client = _ready(env)
     env.sim.state.set_faults(throttle_limit=4, throttle_window=1)
     for _ in range(4):  # someone else spent this window: our first call gets a 429
-        env.sim.state.count_call(env.sim.client_id, client.external_id)
+        env.sim.state.count_call(env.sim.service_client_id, client.external_id)
     run = env.run(RunKind.FULL_SYNC, integration, client)
     _ok(run)
     status = visma_client().rate_limit(client.external_id)

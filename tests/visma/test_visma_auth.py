@@ -195,7 +195,7 @@ def test_token_expired_helper(visma, fake_time):
 
 def test_service_token_request_shape(visma, mocked):
     add_service_token(mocked)
-    mocked.add(responses.GET, ORG, json={"name": "Fjord AS"})
+    mocked.add(responses.GET, ORG, json=[{"name": "Fjord AS"}])
     visma.tenant_api(TENANT).organization()
     body = form(token_calls(mocked)[0])
     assert body["grant_type"] == "client_credentials"
@@ -205,7 +205,7 @@ def test_service_token_request_shape(visma, mocked):
 
 def test_service_token_cached_for_many_calls_and_renewed_near_expiry(visma, mocked, fake_time):
     add_service_token(mocked, "svc-1", expires_in=3600)
-    mocked.add(responses.GET, ORG, json={"name": "Fjord AS"})
+    mocked.add(responses.GET, ORG, json=[{"name": "Fjord AS"}])
     api = visma.tenant_api(TENANT)
     for _ in range(25):
         api.organization()
@@ -224,7 +224,7 @@ def test_service_token_cached_for_many_calls_and_renewed_near_expiry(visma, mock
 def test_service_tokens_are_per_tenant(visma, mocked):
     add_service_token(mocked, "svc-a")
     add_service_token(mocked, "svc-b")
-    mocked.add(responses.GET, ORG, json={"name": "X"})
+    mocked.add(responses.GET, ORG, json=[{"name": "X"}])
     visma.tenant_api("tenant-a").organization()
     visma.tenant_api("tenant-b").organization()
     visma.tenant_api("tenant-a").organization()
@@ -306,7 +306,7 @@ def test_no_secret_or_token_in_logs(visma, mocked, caplog):
     add_service_token(mocked, "svc-secret-token")
     mocked.add(responses.GET, ORG, status=500, json={"Message": "boom"})
     mocked.add(responses.GET, ORG, status=429, headers={"Retry-After": "1"})
-    mocked.add(responses.GET, ORG, json={"name": "Fjord AS"})
+    mocked.add(responses.GET, ORG, json=[{"name": "Fjord AS"}])
     visma.tenant_api(TENANT).organization()
 
     logged = caplog.text + " ".join(repr(r.args) for r in caplog.records)

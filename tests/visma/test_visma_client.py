@@ -67,7 +67,7 @@ def test_discover_tenants_names_from_organization_and_flags_withdrawn(visma, moc
     org_for(
         mocked,
         {
-            "tok-1": (200, '{"name": "Fjord Regnskap AS", "corporateId": "912345674"}'),
+            "tok-1": (200, '[{"name": "Fjord Regnskap AS", "corporateId": "912345674"}]'),
             "tok-2": (
                 403,
                 '{"ExceptionType":"IPPException","ExceptionMessage":'

@@ -50,7 +50,7 @@ def test_429_waits_exactly_retry_after_then_succeeds(api, mocked, fake_time):
             "X-RateLimit-Limit": "500",
         },
     )
-    mocked.add(responses.GET, ORG, json=ORG_BODY)
+    mocked.add(responses.GET, ORG, json=[ORG_BODY])
     assert api.organization() == ORG_BODY
     assert fake_time.sleeps == [7.0]  # exactly Retry-After, no extra pacing on top
     assert api.rate_limit.throttled == 1
@@ -87,7 +87,7 @@ def test_429_with_a_retry_after_beyond_max_wait_is_not_slept(api, mocked, fake_t
 def test_backoff_on_500_then_success(api, mocked, fake_time):
     mocked.add(responses.GET, ORG, status=500, json=IPP_500)
     mocked.add(responses.GET, ORG, status=503, body="")
-    mocked.add(responses.GET, ORG, json=ORG_BODY)
+    mocked.add(responses.GET, ORG, json=[ORG_BODY])
     assert api.organization() == ORG_BODY
     # full jitter with rng() == 1.0: base 0.5 * 2**(n-1)
     assert fake_time.sleeps == [0.5, 1.0]
@@ -114,7 +114,7 @@ def test_500_give_up_carries_visma_message(api, mocked, fake_time):
 def test_timeouts_are_retried_then_typed(api, mocked, fake_time):
     mocked.add(responses.GET, ORG, body=requests.ReadTimeout("read timed out"))
     mocked.add(responses.GET, ORG, body=requests.ConnectionError("reset"))
-    mocked.add(responses.GET, ORG, json=ORG_BODY)
+    mocked.add(responses.GET, ORG, json=[ORG_BODY])
     assert api.organization() == ORG_BODY
     for _ in range(4):
         mocked.add(responses.GET, ORG, body=requests.ConnectTimeout("no route"))
@@ -125,7 +125,7 @@ def test_timeouts_are_retried_then_typed(api, mocked, fake_time):
 def test_timeouts_are_passed_to_requests(make_client, mocked):
     visma = make_client(connect_timeout=2.5, read_timeout=33)
     add_service_token(mocked)
-    mocked.add(responses.GET, ORG, json=ORG_BODY)
+    mocked.add(responses.GET, ORG, json=[ORG_BODY])
     visma.tenant_api(TENANT).organization()
     assert all(c.request.req_kwargs["timeout"] == (2.5, 33) for c in mocked.calls)
 
@@ -168,7 +168,7 @@ def test_403_no_license_is_company_access_withdrawn(api, mocked):
 def test_401_refreshes_the_service_token_once(api, mocked):
     add_service_token(mocked, "svc-token-2")
     mocked.add(responses.GET, ORG, status=401, body="")
-    mocked.add(responses.GET, ORG, json=ORG_BODY)
+    mocked.add(responses.GET, ORG, json=[ORG_BODY])
     assert api.organization() == ORG_BODY
     auths = [c.request.headers["Authorization"] for c in org_calls(mocked)]
     assert auths == ["Bearer svc-token-1", "Bearer svc-token-2"]
@@ -186,7 +186,7 @@ def test_401_twice_is_company_access_withdrawn(api, mocked):
 
 def test_non_json_body_is_retried_then_malformed(api, mocked):
     mocked.add(responses.GET, ORG, body="<html>oops</html>")
-    mocked.add(responses.GET, ORG, json=ORG_BODY)
+    mocked.add(responses.GET, ORG, json=[ORG_BODY])
     assert api.organization() == ORG_BODY
     for _ in range(4):
         mocked.add(responses.GET, ORG, body='{"name": "trunc')
@@ -202,7 +202,7 @@ def test_calls_counted_and_rate_headers_recorded(visma, api, mocked):
         "X-RateLimit-Policy": "15000;w=3600",
     }
     mocked.add(responses.GET, ORG, status=500, json=IPP_500, headers=headers)
-    mocked.add(responses.GET, ORG, json=ORG_BODY, headers=headers)
+    mocked.add(responses.GET, ORG, json=[ORG_BODY], headers=headers)
     api.organization()
     assert visma.api_calls == 2
     assert visma.http.calls["connect"] == 1
@@ -220,7 +220,7 @@ def test_rate_budget_slows_down_before_429(api, mocked, fake_time):
         mocked.add(
             responses.GET,
             ORG,
-            json=ORG_BODY,
+            json=[ORG_BODY],
             headers={
                 "X-RateLimit-Limit": "15000",
                 "X-RateLimit-Remaining": str(remaining),
@@ -250,7 +250,7 @@ def test_rate_budget_spent_waits_for_reset_or_raises(visma, mocked, fake_time):
     mocked.add(
         responses.GET,
         ORG,
-        json=ORG_BODY,
+        json=[ORG_BODY],
         headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3000"},
     )
     api = visma.tenant_api(TENANT)
@@ -266,11 +266,11 @@ def test_rate_budget_is_per_tenant(visma, mocked, fake_time):
     mocked.add(
         responses.GET,
         ORG,
-        json=ORG_BODY,
+        json=[ORG_BODY],
         headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3000"},
     )
     visma.tenant_api(TENANT).organization()
-    mocked.add(responses.GET, ORG, json=ORG_BODY)
+    mocked.add(responses.GET, ORG, json=[ORG_BODY])
     visma.tenant_api("other-tenant").organization()
     assert fake_time.sleeps == []
 

@@ -124,14 +124,6 @@ def test_unpaged_accounts_detect_truncation(api, mocked):
         list(api.stream("accounts").pages())
 
 
-def test_organization_is_one_record(api, mocked):
-    mocked.add(
-        responses.GET, f"{API}/v1/organization", json={"name": "Fjord AS", "corporateId": "9"}
-    )
-    assert api.organization()["name"] == "Fjord AS"
-    assert list(api.stream("organization").pages()) == [[{"name": "Fjord AS", "corporateId": "9"}]]
-
-
 # -- journal transactions: pages count lines, batches are split across pages ---------------
 
 

@@ -10,7 +10,7 @@ import responses
 from app.visma.client import Tenant, VismaClient
 from app.visma.errors import ApiError, TokenExpired, VismaUnavailable
 
-from .conftest import API, CONNECT, TOKEN_URL
+from .conftest import API, CONNECT, TOKEN_URL, form
 
 TENANTS_URL = f"{CONNECT}/connect/tenants"
 ORG = f"{API}/v1/organization"
@@ -142,3 +142,31 @@ def test_api_error_message_is_visma_own(visma, mocked):
     )
     with pytest.raises(ApiError, match="No HTTP resource"):
         list(visma.tenant_api("t-1").stream("accounts").pages())
+
+
+def test_service_reads_use_the_service_application_and_scope(mocked):
+    visma = VismaClient.from_settings({
+        "VISMA_CLIENT_ID": "sticos-interactive", "VISMA_CLIENT_SECRET": "i-secret",
+        "VISMA_SERVICE_CLIENT_ID": "sticos-service", "VISMA_SERVICE_CLIENT_SECRET": "s-secret",
+        "VISMA_SERVICE_SCOPE": "vismanet_erp_service_api:read custom:scope",
+        "VISMA_CONNECT_URL": CONNECT, "VISMA_API_URL": API,
+    })
+    mocked.add(responses.POST, TOKEN_URL, json={"access_token": "svc", "expires_in": 3600})
+    mocked.add(responses.GET, ORG, json=[{"name": "Fjord AS"}])
+    visma.tenant_api("t-9").organization()
+    sent = form(mocked.calls[0])
+    assert (sent["client_id"], sent["client_secret"]) == ("sticos-service", "s-secret")
+    assert sent["scope"] == "vismanet_erp_service_api:read custom:scope"
+    assert sent["tenant_id"] == "t-9"
+    assert "client_id=sticos-interactive" in visma.authorization_url(
+        "http://127.0.0.1:9/cb", "state", "v" * 43)
+
+
+def test_service_application_defaults_to_the_interactive_one(mocked):
+    visma = VismaClient(client_id="one-app", client_secret="one-secret", connect_url=CONNECT,
+                        api_url=API)
+    mocked.add(responses.POST, TOKEN_URL, json={"access_token": "svc", "expires_in": 3600})
+    mocked.add(responses.GET, ORG, json=[{"name": "Fjord AS"}])
+    visma.tenant_api("t-9").organization()
+    sent = form(mocked.calls[0])
+    assert (sent["client_id"], sent["scope"]) == ("one-app", "vismanet_erp_service_api:read")

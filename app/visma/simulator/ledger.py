@@ -239,6 +239,11 @@ def line_json(line: Line, subaccount_ids: dict[str, tuple[int, str]] | None = No
     return data
 
 
+def series_of(line: Line) -> tuple[str, str, str]:
+    """A line's GL balance series: (account, subaccount, branch)."""
+    return line[1], line[9], line[8]
+
+
 def period_ids(years: Iterable[int]) -> list[str]:
     return [f"{year}{month:02d}" for year in years for month in range(1, 13)]
 
@@ -272,9 +277,8 @@ class Ledger:
         self.movements: dict[tuple[str, str, str, str], list[int]] = {}
         # (account, subaccount, branch, period) -> budgeted øre (debit-positive)
         self.budget: dict[tuple[str, str, str, str], int] = {}
-        # stamps are per (account, period): a change stamps every series of the account
-        self.balance_modified: dict[tuple[str, str], dt.datetime] = {}
-        self.balance_version: dict[tuple[str, str], int] = {}
+        # (account, subaccount, branch, period) -> lastModifiedDateTime of the GL balance row
+        self.balance_modified: dict[tuple[str, str, str, str], dt.datetime] = {}
         self.account_lines: dict[str, int] = {}
         # (party number, branch, period) -> [debit øre, credit øre] on the AR / AP account
         self.customer_movements: dict[tuple[str, str, str], list[int]] = {}
@@ -346,25 +350,24 @@ class Ledger:
 
     def finish(self) -> None:
         """After generation: give every GL balance row the newest timestamp of what feeds it."""
-        own: dict[tuple[str, str], dt.datetime] = {}
+        own: dict[tuple[str, str, str, str], dt.datetime] = {}
         for batch in self.batches.values():
             for line in batch.lines:
-                key = (line[1], batch.period)
+                key = (*series_of(line), batch.period)
                 if key not in own or own[key] < batch.modified:
                     own[key] = batch.modified
-        for account in {key[0] for key in self.movements}:
+        for series in self.series():
             running = None
             year = None
             for period in self.periods:
-                if self._resets(account) and period[:4] != year:
+                if self._resets(series[0]) and period[:4] != year:
                     running = None
                 year = period[:4]
-                stamp = own.get((account, period))
+                stamp = own.get((*series, period))
                 if stamp and (running is None or stamp > running):
                     running = stamp
                 if running is not None:
-                    self.balance_modified[(account, period)] = running
-                    self.balance_version[(account, period)] = next_version()
+                    self.balance_modified[(*series, period)] = running
         self._gl_cache = None
 
     def _resets(self, account: str) -> bool:
@@ -373,16 +376,16 @@ class Ledger:
         type_ = acc.type if acc else account_type(account)
         return type_ in ("Income", "Expense")
 
-    def _touch_balances(self, accounts: Iterable[str], period: str, now: dt.datetime) -> None:
-        """Advance lastModifiedDateTime of every GL balance row whose value a change in period moved."""
-        for account in set(accounts):
+    def _touch_balances(self, lines: Iterable[Line], period: str, now: dt.datetime) -> None:
+        """Advance lastModifiedDateTime of every GL balance row whose value a change in period
+        moved: the series (account, subaccount, branch) of the lines, from period on."""
+        for series in {series_of(line) for line in lines}:
             for other in self.periods:
                 if other < period:
                     continue
-                if other != period and self._resets(account) and other[:4] != period[:4]:
+                if other != period and self._resets(series[0]) and other[:4] != period[:4]:
                     break
-                self.balance_modified[(account, other)] = now
-                self.balance_version[(account, other)] = next_version()
+                self.balance_modified[(*series, other)] = now
 
     def _changed(self) -> None:
         self.change_count += 1
@@ -453,8 +456,12 @@ class Ledger:
                     "yearToDateBalance": money(balance),
                     "yearClosed": int(period[:4]) < self.years[-1],
                     "lastModifiedDateTime": fmt_ts(
-                        self.balance_modified.get((account, period), self.periods_modified)
-                        if balance_type == "Actual" else self.periods_modified),
+                        self.balance_modified.get((account, sub, branch, period),
+                                                  self.periods_modified)
+                        if balance_type == "Actual"
+                        # a budget row shows the account too: its changes restamp the row
+                        else max(self.periods_modified, acc.modified if acc else
+                                 self.periods_modified)),
                 })
                 yield row
 
@@ -573,9 +580,9 @@ class Ledger:
         account.version = next_version()
         if (description is not None or type is not None) and self.account_lines.get(number, 0):
             # the GL balance rows show the account's description and type
-            for period in self.periods:
-                self.balance_modified[(number, period)] = now
-                self.balance_version[(number, period)] = next_version()
+            for key in self.balance_modified:
+                if key[0] == number:
+                    self.balance_modified[key] = now
         self._changed()
         return account.as_json()
 
@@ -635,7 +642,7 @@ class Ledger:
         batch = Batch(self.next_batch_number(), module, "Posted", day, period, description,
                       built, debit_total, credit_total, now, branch=built[0][8])
         self.post(batch)
-        self._touch_balances([line[1] for line in built], period, now)
+        self._touch_balances(built, period, now)
         self._changed()
         return self.batch_json(batch)
 
@@ -648,7 +655,7 @@ class Ledger:
         batch.status = "Voided"
         batch.modified = now
         batch.version = next_version()
-        self._touch_balances([line[1] for line in batch.lines], batch.period, now)
+        self._touch_balances(batch.lines, batch.period, now)
         self._changed()
         return self.batch_json(batch)
 
@@ -658,7 +665,7 @@ class Ledger:
             self._apply(batch, -1)
         del self.batches[batch.number]
         self.by_period[batch.period].remove(batch)
-        self._touch_balances([line[1] for line in batch.lines], batch.period, self.clock())
+        self._touch_balances(batch.lines, batch.period, self.clock())
         self._changed()
 
     def _batch(self, batch_number) -> Batch:

@@ -107,11 +107,12 @@ class AccountView(AccountingView):
 
 
 class BalanceView(AccountingView):
-    column_list = ("period", "account_number", "account_description", "branch_number",
-                   "ledger_id", "currency", "beginning_balance", "period_debit", "period_credit",
+    column_list = ("period", "account_number", "account_description", "subaccount",
+                   "branch_number", "ledger_id", "currency", "beginning_balance", "period_debit", "period_credit",
                    "ytd_balance")
     column_details_list = ("id", *column_list, "account_type", "branch_name",
-                           "ledger_description", "changed_at", "source_modified_at")
+                           "ledger_description", "balance_type", "changed_at",
+                           "source_modified_at")
     column_export_list = column_details_list
     column_default_sort = [("period", True), ("account_number", False)]
     column_sortable_list = ("period", "account_number", "branch_number", "ledger_id",
@@ -128,6 +129,7 @@ class BalanceView(AccountingView):
         "ledger_id": "Hovedbok", "beginning_balance": "Inngående", "period_debit": "Debet",
         "period_credit": "Kredit", "ytd_balance": "Saldo hittil i år", "account_type": "Kontotype",
         "branch_name": "Avdelingsnavn", "ledger_description": "Hovedbok (navn)",
+        "subaccount": "Underkonto", "balance_type": "Saldotype",
     }
 
 
@@ -148,8 +150,9 @@ class BatchView(AccountingView):
 class LineView(AccountingView):
     column_list = ("period", "module", "batch_number", "line_number", "account_number",
                    "description", "debit", "credit", "vat_code", "reference_number")
-    column_details_list = ("id", *column_list, "customer_supplier", "changed_at",
-                           "source_modified_at")
+    column_details_list = ("id", *column_list, "vat_description", "subaccount",
+                           "branch_number", "debit_in_currency", "credit_in_currency",
+                           "customer_supplier", "changed_at", "source_modified_at")
     column_export_list = column_details_list
     column_default_sort = [("period", True), ("batch_number", True), ("line_number", False)]
     column_sortable_list = ("period", "module", "batch_number", "line_number", "account_number",
@@ -164,7 +167,10 @@ class LineView(AccountingView):
     )
     column_labels = {**COMMON_LABELS, "line_number": "Linje", "debit": "Debet",
                      "credit": "Kredit", "vat_code": "Mva-kode", "reference_number": "Referanse",
-                     "customer_supplier": "Kunde/leverandør"}
+                     "customer_supplier": "Kunde/leverandør", "vat_description": "Mva-tekst",
+                     "subaccount": "Underkonto", "branch_number": "Avdeling",
+                     "debit_in_currency": "Debet i valuta",
+                     "credit_in_currency": "Kredit i valuta"}
 
 
 class PartyView(AccountingView):

@@ -260,8 +260,10 @@ BALANCES = DataSet(
     [
         Field("period", STR),
         Field("account_number", STR),
+        Field("subaccount", STR),
         Field("branch_number", STR),
         Field("ledger_id", STR),
+        Field("balance_type", STR),
         Field("account_description", STR),
         Field("account_type", STR_N),
         Field("branch_name", STR),
@@ -298,11 +300,16 @@ LINES = DataSet(
         Field("line_number", INT),
         Field("period", STR),
         Field("account_number", STR),
+        Field("subaccount", STR),
+        Field("branch_number", STR),
         Field("description", STR),
         Field("debit", MONEY),
         Field("credit", MONEY),
+        Field("debit_in_currency", MONEY),
+        Field("credit_in_currency", MONEY),
         Field("reference_number", STR),
         Field("vat_code", STR),
+        Field("vat_description", STR),
         Field("customer_supplier", STR),
     ],
 )
@@ -316,6 +323,7 @@ _PARTY = [
 ]
 _PARTY_BALANCE = [
     Field("party_number", STR),
+    Field("branch_number", STR),
     Field("party_internal_id", INT_N),
     Field("party_name", STR),
     Field("from_period", STR_N),

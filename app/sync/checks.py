@@ -34,10 +34,10 @@ def kr(value) -> str:
 
 
 def _series_label(key: tuple[str, ...]) -> str:
-    """konto 6300 (underkonto 100, filial 2): only the parts the company uses."""
+    """konto 6300 (underkonto 100, avdeling 2): only the parts the company uses."""
     _, account, subaccount, branch = key
     extra = [f"underkonto {subaccount}"] if subaccount else []
-    extra += [f"filial {branch}"] if branch else []
+    extra += [f"avdeling {branch}"] if branch else []
     return f"konto {account}" + (f" ({', '.join(extra)})" if extra else "")
 
 

@@ -35,11 +35,16 @@ def line_values(batch: int, line: int, *, note: str = "") -> dict:
         "line_number": line,
         "period": f"2024{month:02d}",
         "account_number": ACCOUNTS[(batch + line) % len(ACCOUNTS)],
+        "subaccount": "",
+        "branch_number": "1",
         "description": f"Bilag {batch} linje {line}{note}",
         "debit": amount if line % 2 else Decimal("0.00"),
         "credit": Decimal("0.00") if line % 2 else amount,
+        "debit_in_currency": amount if line % 2 else Decimal("0.00"),
+        "credit_in_currency": Decimal("0.00") if line % 2 else amount,
         "reference_number": f"R{batch}",
         "vat_code": "3" if line % 3 == 0 else "",
+        "vat_description": "Utgående mva 25 %" if line % 3 == 0 else "",
         "customer_supplier": "",
     }
 
@@ -142,8 +147,10 @@ def small_ledger(client_id: int, *, generation: int = 0) -> None:
             {
                 "period": f"2024{m:02d}",
                 "account_number": number,
+                "subaccount": "",
                 "branch_number": "1",
                 "ledger_id": "L",
+                "balance_type": "Actual",
                 "account_description": f"Konto {number}",
                 "account_type": "Asset",
                 "branch_name": "Hoved",
@@ -187,6 +194,7 @@ def small_ledger(client_id: int, *, generation: int = 0) -> None:
             [
                 {
                     "party_number": f"{n:05d}",
+                    "branch_number": "1",
                     "party_internal_id": n,
                     "party_name": f"Part {n}",
                     "from_period": "202401",

@@ -573,8 +573,8 @@ class ClientSync:
 
     def latest_period(self) -> str | None:
         """The newest financial period that has started (the source's own list)."""
-        periods = [mapping.period_row(r) for page in self._pages("financial_periods")
-                   for r in page]
+        periods = [row for page in self._pages("financial_periods")
+                   for row in self._mapped(page, mapping.period_row, "periods")]
         today = self.now.date()
         started = [p for p in periods if p["start_date"] is None or p["start_date"] <= today]
         chosen = max(started or periods, key=lambda p: p["period"], default=None)
@@ -598,7 +598,7 @@ class ClientSync:
         step = f"Henter saldoer for {period[:4]}-{period[4:]}"
         self._report(step)
         for page in self._pages("gl_balances", {"periodId": period}):
-            rows = [mapping.gl_balance_row(r) for r in page]
+            rows = self._mapped(page, mapping.gl_balance_row, "gl_balances")
             store.write_rows(GLBalance, self.client_id, gl_generation, rows, now=self.now)
             seen.update(tuple(r[k] for k in GLBalance.natural_key) for r in rows)
             db.session.commit()

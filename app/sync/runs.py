@@ -251,14 +251,7 @@ def _after_sync(client: Client, engine: ClientSync, progress: Progress, *, now, 
     progress.update("Kontrollerer tallene")
     figures_state = store.dataset_state(client.id, "gl_balances")
     warnings, figures = checks.run_checks(client.id, figures_state.figures or None)
-    if engine.rejected_count:
-        warnings.insert(0, {
-            "check": "rejected_records",
-            "detail": f"{engine.rejected_count} oppføring(er) fra Visma.net manglet påkrevde "
-                      "felt og ble ikke lagret: " + "; ".join(engine.rejected),
-            "accounts": [],
-            "periods": [],
-        })
+    warnings = _rejections(engine) + warnings
     figures_state.figures = figures
     client.last_sync_at = utcnow()
     client.data_as_of = now
@@ -275,6 +268,19 @@ def _after_sync(client: Client, engine: ClientSync, progress: Progress, *, now, 
     db.session.commit()
     progress.update("Ferdig", done=engine.done, total=engine.done)
     return Outcome(counts=dict(engine.counts), warnings=warnings, message=message)
+
+
+def _rejections(engine: ClientSync) -> list[dict]:
+    """The run's warning about source records left out for a missing required field."""
+    if not engine.rejected_count:
+        return []
+    return [{
+        "check": "rejected_records",
+        "detail": f"{engine.rejected_count} oppføring(er) fra Visma.net manglet påkrevde felt "
+                  "og ble ikke lagret: " + "; ".join(engine.rejected),
+        "accounts": [],
+        "periods": [],
+    }]
 
 
 def incremental_sync(run, integration, client, progress) -> Outcome:
@@ -302,7 +308,7 @@ def test_data(run, integration, client, progress) -> Outcome:
     )
     db.session.commit()
     progress.update("Ferdig", done=engine.done, total=engine.done)
-    return Outcome(counts=dict(engine.counts), message=message)
+    return Outcome(counts=dict(engine.counts), warnings=_rejections(engine), message=message)
 
 
 def _stale_accounts(client: Client) -> list[Account]:

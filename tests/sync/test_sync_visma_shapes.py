@@ -107,3 +107,16 @@ def test_journal_lines_without_account_are_rejected_not_stored(env):
     run = env.run(RunKind.FULL_SYNC, integration, client)
     assert run.status == RunStatus.SUCCEEDED, (run.error_message, run.warnings)
     env.assert_equal_to_truth(client)
+
+
+def test_an_ambiguous_organization_fails_the_run_once_with_a_norwegian_reason(env):
+    integration, client = _ready(env, SECOND_USER, COMPANY)
+    client.orgnr, client.name = "987654325", "Et annet navn AS"  # matches neither organization
+    db.session.commit()
+    run = env.run(RunKind.FULL_SYNC, integration, client)
+    assert run.status == RunStatus.FAILED
+    assert run.attempts == 1  # not retried: retrying cannot help
+    assert run.error_message.startswith("Selskapet har 2 organisasjoner i Visma.net "
+                                        "(Fjordhandel Gruppen AS (914778263), "
+                                        "Fjordhandel Eiendom AS (914778271))")
+    assert "987654325" in run.error_message

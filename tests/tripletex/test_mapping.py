@@ -135,7 +135,7 @@ def test_party_balances_map_to_balance_rows():
         "beginBalance": Decimal("-10.5"), "yearToDateBalance": Decimal("-4"),
         "fromPeriod": "202601", "toPeriod": "202612"}, "supplier")
 
-    assert row == {"party_number": "50003", "party_internal_id": 7,
+    assert row == {"party_number": "50003", "branch_number": "", "party_internal_id": 7,
                    "party_name": "Fjord Konsult AS", "from_period": "202601",
                    "to_period": "202612", "begin_balance": Decimal("-10.50"),
                    "ytd_balance": Decimal("-4.00")}

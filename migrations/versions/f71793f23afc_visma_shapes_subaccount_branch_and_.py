@@ -6,7 +6,7 @@ description. Existing rows get empty codes and, for lines, amounts in currency e
 amounts (what a NOK batch has); the next sync rewrites them from the source.
 
 Revision ID: f71793f23afc
-Revises: 05b2b1e99d3b
+Revises: 7c1e4b9d2a61
 Create Date: 2026-12-02 06:36:06.614397
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f71793f23afc'
-down_revision = '05b2b1e99d3b'
+down_revision = '7c1e4b9d2a61'
 branch_labels = None
 depends_on = None
 

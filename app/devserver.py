@@ -7,9 +7,33 @@ import threading
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from werkzeug.serving import make_server, run_simple
+from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
 from app.demo.seed import DEMO_LOGINS
+
+SIMULATOR_STATE_FILE = "visma-simulator.json"
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """The dev server's request log without the noise: static files and the pages' status
+    polls are left out unless they fail."""
+
+    QUIET_PREFIXES = ("/static/", "/admin/static/", "/favicon.ico")
+
+    def log_request(self, code="-", size="-") -> None:
+        path = self.path.split("?", 1)[0]
+        routine = path.startswith(self.QUIET_PREFIXES) or path.endswith("/status")
+        if routine and isinstance(code, int) and code < 400:
+            return
+        super().log_request(code, size)
+
+
+class SimulatorRequestHandler(WSGIRequestHandler):
+    """The simulator answers hundreds of API calls per sync: log only its errors."""
+
+    def log_request(self, code="-", size="-") -> None:
+        if isinstance(code, int) and code >= 400:
+            super().log_request(code, size)
 
 
 @click.command("serve")
@@ -26,31 +50,53 @@ from app.demo.seed import DEMO_LOGINS
 def serve_command(host, port, simulator_port, no_simulator, worker_threads) -> None:
     """Serve web + simulator + scheduler + worker (development and demos; not for production)."""
     app = current_app._get_current_object()
+    sim_url = None
     if not no_simulator:
-        sim_url = start_simulator(host, simulator_port)
+        sim_url = start_simulator(
+            host, simulator_port, os.path.join(app.instance_path, SIMULATOR_STATE_FILE))
         use_simulator(app, sim_url)
-        click.echo(f"Visma.net simulator: {sim_url}  (Visma-bruker demo@visma.test / visma-demo)")
     threads = app.config["WORKER_THREADS"] if worker_threads is None else worker_threads
     if threads:
         from app.jobs.worker import start_background_worker
 
         start_background_worker(app, threads=threads)
-        click.echo(f"Worker: {threads} thread(s) in this process, scheduler included.")
-    click.echo(f"\nErpIntegrasjon: http://{host}:{port}\nDemo logins:")
-    for email, password, what in DEMO_LOGINS:
-        click.echo(f"  {email:<24} {password:<14} {what}")
-    click.echo("")
+    click.echo(banner(f"http://{host}:{port}", sim_url, threads))
     # No reloader: it would start a second scheduler and a second simulator.
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False,
+               request_handler=QuietRequestHandler)
 
 
-def start_simulator(host: str, port: int) -> str:
-    from app.visma.simulator import SimulatorConfig, create_simulator_app
+def banner(app_url: str, sim_url: str | None, threads: int) -> str:
+    """What `make run` prints once it is up: where to go and how to sign in."""
+    lines = [f"\nErpIntegrasjon: {app_url}", "Logins:"]
+    lines += [f"  {email:<24} {password:<14} {what}" for email, password, what in DEMO_LOGINS]
+    if sim_url:
+        from app.visma.simulator.state import DEMO_PASSWORD, DEMO_USER, SECOND_USER
+
+        lines += [
+            f"  {DEMO_USER:<24} {DEMO_PASSWORD:<14} Visma.net-bruker (på simulatorens innlogging)",
+            f"  {SECOND_USER:<24} {DEMO_PASSWORD:<14} en annen Visma.net-bruker",
+            f"\nVisma.net simulator: {sim_url}",
+            f"  App Store (Angi tillatelser): {sim_url}/appstore",
+            f"  Its grants are kept in instance/{SIMULATOR_STATE_FILE} across restarts.",
+        ]
+    if threads:
+        lines.append(f"Worker: {threads} thread(s) in this process, scheduler included.")
+    return "\n".join(lines) + "\n"
+
+
+def start_simulator(host: str, port: int, state_file: str | None = None) -> str:
+    from app.visma.simulator import SimulatorConfig, SimulatorState, create_simulator_app
+    from app.visma.simulator.persistence import keep_on_disk
 
     seed = int(os.environ.get("SIM_SEED", "1"))
-    sim_app = create_simulator_app(SimulatorConfig(seed=seed))
+    state = SimulatorState(SimulatorConfig(seed=seed))
+    sim_app = create_simulator_app(state=state)
+    if state_file:
+        keep_on_disk(sim_app, state, state_file)
     try:
-        server = make_server(host, port, sim_app, threaded=True)
+        server = make_server(host, port, sim_app, threaded=True,
+                             request_handler=SimulatorRequestHandler)
     except OSError as exc:
         raise click.ClickException(
             f"Port {port} for the Visma.net simulator is taken ({exc.strerror}); "

@@ -7,12 +7,13 @@ from sqlalchemy.orm import joinedload
 
 from app.admin.dashboard import INTEGRATION_COLUMNS
 from app.admin.filters import AldriSynkronisert, EldreEnnDager, IdEr, Inneholder, JaNei, Valg
-from app.admin.security import OperatorModelView
+from app.admin.security import OperatorModelView, truncated
 from app.audit.operations import Actor
 from app.integrations import operations
 from app.integrations.models import Client, Integration
 from app.integrations.presenters import BUTTON_LABELS, SYNC_RESULT_LABELS, bulk_message
 from app.jobs.models import RUN_KIND_LABELS, RunKind
+from app.template_helpers import oslo_time
 
 # The bulk and row actions that queue a run; their buttons say what the customer's do.
 RUN_ACTIONS = {
@@ -20,7 +21,9 @@ RUN_ACTIONS = {
     "full_sync": RunKind.FULL_SYNC,
     "test_data": RunKind.TEST_DATA,
 }
-ROW_LABELS = BUTTON_LABELS
+# The customer's "Synkroniser" (the seed's FULL SYNKRONISERING column) is a full sync, so the
+# incremental sync says what it does here.
+ROW_LABELS = {**BUTTON_LABELS, "sync": "Synkroniser endringer"}
 ROW_CONFIRM = {
     "deactivate": "Deaktivere klienten? Data som er hentet, beholdes.",
 }
@@ -48,6 +51,25 @@ def _result(view, context, model, name):
     return SYNC_RESULT_LABELS.get(model.last_sync_result, model.last_sync_result or "–")
 
 
+def _state(view, context, model, name):
+    state = "Aktiv" if model.active else "Inaktiv"
+    if not model.reachable:
+        return Markup('{} <span class="badge badge-danger" title="{}">Ikke tilgjengelig</span>').format(
+            state, model.unreachable_reason or "")
+    return state
+
+
+def _last_sync(view, context, model, name):
+    if model.last_sync_at is None:
+        return "–"
+    return Markup("{}<br><small>{}</small>").format(
+        oslo_time(model.last_sync_at, "%d.%m.%y %H:%M"), _result(view, context, model, name))
+
+
+def _customer(view, context, model, name):
+    return truncated(model.integration.customer.name)
+
+
 class ClientView(OperatorModelView):
     can_create = False
     can_edit = False
@@ -55,9 +77,9 @@ class ClientView(OperatorModelView):
     can_export = True
     list_template = "admin/client_list.html"
     details_template = "admin/client_details.html"
-    column_list = ("id", "name", "orgnr", "integration.customer.name", "integration_id",
-                   "active", "reachable", "last_sync_at", "last_sync_result", "data_as_of",
-                   "next_sync_at", "consecutive_failures")
+    # Fits 1280 px: state and reachability in one column, the result under the time.
+    column_list = ("name", "orgnr", "integration.customer.name", "integration_id", "active",
+                   "last_sync_at", "data_as_of", "next_sync_at", "consecutive_failures")
     column_details_list = DETAIL_COLUMNS
     column_export_list = tuple(c for c in DETAIL_COLUMNS if c != "integration") + ("integration_id",)
     column_searchable_list = ("name", "orgnr", "external_id")
@@ -91,9 +113,10 @@ class ClientView(OperatorModelView):
         "schedule_paused_reason": "Planlegging stoppet",
     }
     column_formatters = {"last_sync_result": _result, "name": _name_link,
-                         "integration_id": _integration_link}
+                         "integration_id": _integration_link, "active": _state,
+                         "last_sync_at": _last_sync, "integration.customer.name": _customer}
     column_formatters_export = {"last_sync_result": _result}
-    column_formatters_detail = column_formatters_export
+    column_formatters_detail = {"last_sync_result": _result}
 
     def get_query(self):
         return super().get_query().options(
@@ -137,7 +160,8 @@ class ClientView(OperatorModelView):
         flash(bulk_message(ROW_LABELS[name], result)
               + " Inaktive klienter og klienter med samme kjøring i kø får ingen ny.", "success")
 
-    @action("sync", ROW_LABELS["sync"], "Synkronisere de valgte klientene nå?")
+    @action("sync", ROW_LABELS["sync"],
+            "Hente endringene siden forrige synkronisering for de valgte klientene nå?")
     def action_sync(self, ids):
         self._request_runs("sync", ids)
 

@@ -48,6 +48,18 @@ def _datetime(view, value, name):
     return oslo_time(value, "%d.%m.%Y %H:%M:%S")
 
 
+def _datetime_short(view, value, name):
+    """Lists: minutes are enough and keep columns narrow (details show seconds)."""
+    return oslo_time(value, "%d.%m.%y %H:%M")
+
+
+def truncated(text: str | None, empty: str = "–") -> Markup:
+    """A cell cut to its column's width, the whole text in its title (lists fit the window)."""
+    if not text:
+        return Markup(empty)
+    return Markup('<span class="cell-truncate" title="{0}">{0}</span>').format(text)
+
+
 def _bool(view, value, name):
     return "Ja" if value else "Nei"
 
@@ -78,11 +90,11 @@ class OperatorModelView(OperatorAccess, ModelView):
     column_type_formatters = {
         type(None): _none,
         bool: _bool,
-        datetime: _datetime,
+        datetime: _datetime_short,
         dict: _json,
         list: _json,
     }
-    column_type_formatters_detail = column_type_formatters
+    column_type_formatters_detail = {**column_type_formatters, datetime: _datetime}
     column_type_formatters_export = {
         type(None): lambda view, value, name: "",
         bool: lambda view, value, name: "ja" if value else "nei",
@@ -93,6 +105,14 @@ class OperatorModelView(OperatorAccess, ModelView):
 
     def get_empty_list_message(self) -> str:
         return "Ingen treff."
+
+    def get_list_row_actions(self):
+        # Flask-Admin titles its row icons in English when the class is built; say it in ours.
+        actions = super().get_list_row_actions()
+        for row_action in actions:
+            if getattr(row_action, "title", None):
+                row_action.title = nb_gettext(row_action.title)
+        return actions
 
     def filter_arg(self, name: str) -> str:
         """The query-string name of the filter called ``name`` (for links into a filtered list)."""

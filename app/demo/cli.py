@@ -3,7 +3,7 @@
 import click
 from flask.cli import AppGroup
 
-from app.demo.seed import DEMO_LOGINS, seed_demo
+from app.demo.seed import seed_demo
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
@@ -12,7 +12,5 @@ demo_cli = AppGroup("demo", help="Demo data.")
 def seed_command() -> None:
     """Create the demo customers and logins; running it again changes nothing."""
     created = seed_demo()
+    # The logins are printed by `flask serve` (make run) and listed in the README: once.
     click.echo(f"Demo seed: {created} new object(s).")
-    click.echo("Demo logins:")
-    for email, password, what in DEMO_LOGINS:
-        click.echo(f"  {email:<24} {password:<14} {what}")

@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import EncryptedJSON, UTCDateTime, utcnow
@@ -120,6 +120,8 @@ class Client(db.Model):
     # "Data per": when the store last became equal to the source.
     data_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
     test_data_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the last test send sent: {"counts": {...}, "period": "202611"} (operations).
+    test_data_summary: Mapped[dict | None] = mapped_column(JSON)
 
     # Scheduling and escalation.
     next_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -15,7 +15,8 @@ join its transaction.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import aliased
 
 from app.audit.operations import Actor, record
 from app.db_types import utcnow
@@ -48,6 +49,8 @@ class NotConnected(Refused):
 
 class ClientInactive(Refused):
     """The client is not active."""
+# An integration still waiting for its first Visma login this long is abandoned (prune job).
+ABANDONED_AFTER = timedelta(hours=24)
 
 
 def create_integration(
@@ -94,6 +97,8 @@ class BulkResult:
     unchanged: int = 0
     unreachable: int = 0
     needs_reconnect: int = 0
+    # The same company is already synced under another integration of the customer.
+    elsewhere: int = 0
     queued: int = 0
     client_ids: list[int] = field(default_factory=list)
 
@@ -120,11 +125,14 @@ def activate_clients(selection: Select | list[int], *, actor: Actor) -> BulkResu
         .where(Client.id.in_(ids))
     ).all()
     to_activate = [r.id for r in rows if not r.active and r.reachable]
+    twins = synced_elsewhere(to_activate)
+    to_activate = [i for i in to_activate if i not in twins]
+    result.elsewhere = len(twins)
     result.unchanged = sum(1 for r in rows if r.active)
     result.unreachable = sum(1 for r in rows if not r.active and not r.reachable)
     result.needs_reconnect = sum(
         1 for r in rows
-        if not r.active and r.reachable and r.status != IntegrationStatus.CONNECTED
+        if r.id in set(to_activate) and r.status != IntegrationStatus.CONNECTED
     )
     if to_activate:
         db.session.execute(
@@ -193,11 +201,16 @@ def request_run(
 ) -> tuple[SyncRun, bool]:
     """Queue one run for a button, an admin row action or the CLI; audited; returns at once.
 
-    Raises ClientInactive for a client run of an inactive client and NotConnected when the
-    integration cannot reach Visma.net, changing nothing.
+    Raises ClientInactive for a client run of an inactive client, ClientUnreachable when
+    Sticos cannot reach the client in Visma.net, and NotConnected when the integration cannot
+    reach Visma.net, changing nothing.
     """
-    if kind in CLIENT_KINDS and (client is None or not client.active):
-        raise ClientInactive("aktiver klienten først.")
+    if kind in CLIENT_KINDS:
+        refusal = run_refusal(client) if client is not None else INACTIVE_REFUSAL
+        if refusal == INACTIVE_REFUSAL:
+            raise ClientInactive(refusal)
+        if refusal:
+            raise ClientUnreachable(refusal)
     require_connected(integration)
     run, created = enqueue(
         kind,
@@ -222,9 +235,10 @@ def request_runs_for_clients(
     """Queue one run per selected active client (admin bulk actions): one INSERT … SELECT."""
     ids = _ids(selection)
     result = BulkResult(action=str(kind))
-    active_ids = list(
-        db.session.scalars(select(Client.id).where(Client.id.in_(ids), Client.active.is_(True)))
-    ) if ids else []
+    active_ids = list(db.session.scalars(
+        select(Client.id).where(Client.id.in_(ids), Client.active.is_(True),
+                                Client.reachable.is_(True))
+    )) if ids else []
     result.unchanged = len(ids) - len(active_ids)
     bulk = enqueue_for_clients(
         kind, active_ids, actor=actor,
@@ -326,3 +340,163 @@ def _customer_of(client_ids: list[int]) -> int | None:
         select(Integration.customer_id).join(Client).where(Client.id.in_(client_ids[:1000])).distinct()
     ).all()
     return customers[0] if len(customers) == 1 else None
+
+
+# --- rules for what a customer trips over (issue 14) -----------------------------------------
+
+
+class ClientUnreachable(Refused):
+    """Sticos cannot reach the client in Visma.net (permission withdrawn, user lost access)."""
+
+
+INACTIVE_REFUSAL = "aktiver klienten først."
+UNREACHABLE_REFUSAL = ("Sticos når ikke klienten i Visma.net. Gi tillatelse i Visma App Store og "
+                       "trykk «Oppdater klientliste» først.")
+
+
+def run_refusal(client: Client) -> str | None:
+    """Why a run for this client would be refused now (None: it may be queued); the buttons
+    show it as their title."""
+    if not client.active:
+        return INACTIVE_REFUSAL
+    if not client.reachable:
+        return UNREACHABLE_REFUSAL
+    return None
+
+
+def _never_connected():
+    """Conditions of an integration created but never connected: no grant, no clients."""
+    return (
+        Integration.status == IntegrationStatus.AWAITING_AUTHORIZATION,
+        Integration.authorized_at.is_(None),
+        ~exists().where(Client.integration_id == Integration.id),
+    )
+
+
+def start_integration(
+    customer_id: int, *, system: str = System.VISMA_NET, description: str = "", actor: Actor
+) -> tuple[Integration, bool]:
+    """**Opprett**: reuse the customer's abandoned attempt (left at the Visma login) or create.
+
+    Returns (integration, reused). An abandoned attempt has no grant and no clients, so taking
+    it over loses nothing and keeps the list free of identical "Venter på tilgang" rows.
+    """
+    abandoned = db.session.scalars(
+        select(Integration)
+        .where(Integration.customer_id == customer_id, Integration.system == system,
+               *_never_connected())
+        .order_by(Integration.created_at.desc())
+        .limit(1)
+    ).first()
+    if abandoned is None:
+        return create_integration(customer_id, system=system, description=description,
+                                  actor=actor), False
+    new_description = description.strip()[:DESCRIPTION_MAX_LENGTH]
+    if new_description != abandoned.description:
+        record(actor, "integration_description_changed", abandoned,
+               old=abandoned.description, new=new_description)
+        abandoned.description = new_description
+    db.session.commit()
+    return abandoned, True
+
+
+def prune_abandoned_integrations() -> dict:
+    """The scheduler's daily job: attempts left at the Visma login for ABANDONED_AFTER go."""
+    deleted = delete_abandoned_integrations(older_than=ABANDONED_AFTER,
+                                            actor=Actor.system("scheduler"))
+    return {"deleted_abandoned": deleted}
+
+
+def delete_abandoned_integrations(*, older_than: timedelta, actor: Actor) -> int:
+    """Remove integrations nobody finished connecting within ``older_than``."""
+    cutoff = utcnow() - older_than
+    abandoned = db.session.scalars(
+        select(Integration).where(Integration.created_at < cutoff, *_never_connected())
+    ).all()
+    for integration in abandoned:
+        record(actor, "integration_abandoned_deleted", integration,
+               customer_id=integration.customer_id, created_at=integration.created_at.isoformat())
+        db.session.delete(integration)
+    db.session.commit()
+    return len(abandoned)
+
+
+def same_user_integrations(integration: Integration) -> list[Integration]:
+    """The customer's other integrations authorized by the same Visma user (same ``sub``):
+    "the same connection" twice, reaching the same companies."""
+    if not integration.authorized_by_subject:
+        return []
+    return list(db.session.scalars(
+        select(Integration).where(
+            Integration.customer_id == integration.customer_id,
+            Integration.system == integration.system,
+            Integration.id != integration.id,
+            Integration.authorized_by_subject == integration.authorized_by_subject,
+        ).order_by(Integration.id)
+    ))
+
+
+@dataclass(frozen=True)
+class Twin:
+    """The same company under another integration of the same customer."""
+
+    client_id: int
+    integration_id: int
+    integration_label: str
+    active: bool
+
+
+def twins_of(client_ids: list[int]) -> dict[int, Twin]:
+    """For each client, the same company (same source id) under another integration of the
+    same customer, an active one first; clients without one are left out."""
+    if not client_ids:
+        return {}
+    other = aliased(Client)
+    other_integration = aliased(Integration)
+    rows = db.session.execute(
+        select(Client.id, other.id, other.active, other_integration)
+        .join(Integration, Integration.id == Client.integration_id)
+        .join(other, (other.external_id == Client.external_id)
+              & (other.integration_id != Client.integration_id))
+        .join(other_integration, (other_integration.id == other.integration_id)
+              & (other_integration.customer_id == Integration.customer_id)
+              & (other_integration.system == Integration.system))
+        .where(Client.id.in_(client_ids))
+        .order_by(Client.id, other.active.desc(), other.id)
+    ).all()
+    found: dict[int, Twin] = {}
+    for client_id, twin_id, twin_active, twin_integration in rows:
+        found.setdefault(client_id, Twin(twin_id, twin_integration.id,
+                                         integration_label(twin_integration), twin_active))
+    return found
+
+
+def synced_elsewhere(candidate_ids: list[int]) -> set[int]:
+    """The candidates that activating would sync twice: their company is active under another
+    integration of the customer, or an earlier candidate is the same company."""
+    twins = twins_of(candidate_ids)
+    refused = {cid for cid, twin in twins.items() if twin.active}
+    chosen: set[int] = set()
+    for cid in sorted(candidate_ids):
+        twin = twins.get(cid)
+        if cid in refused or twin is None:
+            continue
+        if twin.client_id in chosen:
+            refused.add(cid)
+        else:
+            chosen.add(cid)
+    return refused
+
+
+def integration_label(integration: Integration) -> str:
+    """How a customer tells integrations apart: 'Visma.net – Beskrivelse' or 'Visma.net (#12)'."""
+    if integration.description:
+        return f"{integration.system_label} – {integration.description}"
+    return f"{integration.system_label} (#{integration.id})"
+
+
+def record_test_send(client: Client, counts: dict, period: str | None) -> None:
+    """What a test send leaves on the client, for the page after a reload: when, what, which
+    period. The caller commits."""
+    client.test_data_sent_at = utcnow()
+    client.test_data_summary = {"counts": dict(counts), "period": period}

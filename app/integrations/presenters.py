@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.db_types import utcnow
 from app.integrations.models import Client, SyncResult
 from app.integrations.operations import BulkResult
 from app.jobs.models import RUN_STATUS_LABELS, RunStatus, SyncRun
@@ -47,7 +48,7 @@ BUTTON_LABELS = {
     "deactivate": "Deaktiver",
     "sync": "Synkroniser",
     "full_sync": "Full synkronisering",
-    "test_data": "Send testdata til sticos",
+    "test_data": "Send testdata til Sticos",
     "delete_old_accounts": "Slett gamle kontoer",
 }
 
@@ -72,7 +73,7 @@ def counts_text(counts: dict | None, limit: int | None = None) -> str:
         value = counts[key]
         if not isinstance(value, int | float) or isinstance(value, bool) or not value:
             continue
-        number = f"{int(value):,}".replace(",", "\u00a0")
+        number = _number(value)
         if key.endswith("_removed"):
             label = f"{COUNT_LABELS.get(key[:-8], key[:-8].replace('_', ' '))} fjernet"
         else:
@@ -83,19 +84,31 @@ def counts_text(counts: dict | None, limit: int | None = None) -> str:
     return ", ".join(parts)
 
 
-def run_payload(run: SyncRun, queue_position: int | None = None) -> dict:
-    """A run as the live status shows it (JSON for the page's polling, and the first render)."""
-    percent = None
-    if run.progress_total:
-        percent = max(0, min(100, round(100 * (run.progress_done or 0) / run.progress_total)))
+def _number(value: int) -> str:
+    return f"{int(value):,}".replace(",", "\u00a0")
+
+
+def run_summary(run: SyncRun, queue_position: int | None = None) -> str:
+    """The one line a run reads as, everywhere it is shown: 'Full synkronisering: Kjører –
+    Henter posteringer (45 %)'."""
     if run.status == RunStatus.QUEUED:
-        summary = (f"I kø (nr. {queue_position})" if queue_position else "I kø")
+        if run.attempts and run.current_step:
+            # Put back after a failed attempt: the step says when it tries again.
+            summary = f"I kø – {run.current_step}"
+        else:
+            summary = f"I kø (nr. {queue_position})" if queue_position else "I kø"
     elif run.status == RunStatus.RUNNING:
-        summary = "Kjører"
-        if run.current_step:
-            summary += f": {run.current_step}"
-        if run.progress_total:
-            summary += f" ({run.progress_done or 0} av {run.progress_total})"
+        finishing = run.current_step == "Ferdig" or (
+            run.progress_total and (run.progress_done or 0) >= run.progress_total)
+        if finishing:
+            summary = "Kjører – lagrer og avslutter"
+        else:
+            summary = "Kjører"
+            if run.current_step:
+                summary += f" – {run.current_step}"
+            percent = run_percent(run)
+            if percent is not None:
+                summary += f" ({percent}\u00a0%)"
     else:
         summary = run.status_label
         if run.status in (RunStatus.FAILED, RunStatus.CANCELLED) and run.error_message:
@@ -105,31 +118,35 @@ def run_payload(run: SyncRun, queue_position: int | None = None) -> dict:
         summary += f" – {counts}"
     if run.status == RunStatus.WARNINGS and run.warnings:
         summary += f" ({len(run.warnings)} advarsler)"
+    return f"{run.kind_label}: {summary}"
+
+
+def run_percent(run: SyncRun) -> int | None:
+    if not run.progress_total:
+        return None
+    return max(0, min(100, round(100 * (run.progress_done or 0) / run.progress_total)))
+
+
+def run_payload(run: SyncRun, queue_position: int | None = None) -> dict:
+    """A run as the live status needs it: the line to show and what the page reacts to."""
     return {
         "id": run.id,
         "kind": run.kind,
         "kind_label": run.kind_label,
         "client_id": run.client_id,
         "status": run.status,
-        "status_label": run.status_label,
         "active": run.is_active,
-        "step": run.current_step,
-        "done": run.progress_done,
-        "total": run.progress_total,
-        "percent": percent,
-        "counts": run.counts or {},
-        "counts_text": counts_text(run.counts),
-        "warnings": len(run.warnings or []),
-        "error": run.error_message,
+        "percent": run_percent(run),
         "queue_position": queue_position,
-        "attempts": run.attempts,
-        "summary": f"{run.kind_label}: {summary}",
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "summary": run_summary(run, queue_position),
     }
 
 
-def client_sync_summary(client: Client) -> dict:
-    """Freshness of one client in words: last sync and result, data per, next run, last error."""
+def client_sync_summary(client: Client, *, busy: bool = False) -> dict:
+    """Freshness of one client in words: last sync and result, data per, next run, last error.
+
+    ``busy``: a run for the client is queued or running; its own line says what happens next.
+    """
     result = SYNC_RESULT_LABELS.get(client.last_sync_result, client.last_sync_result)
     last = "Ikke synkronisert ennå" if client.active else None
     if client.last_sync_at:
@@ -139,12 +156,15 @@ def client_sync_summary(client: Client) -> dict:
     error = None
     if client.last_sync_result in (SyncResult.FAILED, SyncResult.WARNINGS) and client.last_sync_message:
         error = client.last_sync_message
-    if not client.active:
+    if not client.active or busy or not client.reachable:
         next_run = None
     elif client.schedule_paused_reason:
         next_run = f"Automatisk synkronisering er stoppet: {client.schedule_paused_reason}"
+    elif client.next_sync_at and client.next_sync_at > utcnow():
+        next_run = (f"Neste automatiske synkronisering {oslo_time(client.next_sync_at)} "
+                    f"({relative_time(client.next_sync_at)})")
     elif client.next_sync_at:
-        next_run = f"Neste kjøring {oslo_time(client.next_sync_at)} ({relative_time(client.next_sync_at)})"
+        next_run = "Neste automatiske synkronisering: straks"
     else:
         next_run = None
     return {
@@ -153,7 +173,28 @@ def client_sync_summary(client: Client) -> dict:
         "data_as_of": f"Data per {oslo_time(client.data_as_of)}" if client.data_as_of else None,
         "next_run": next_run,
         "error": error,
+        "test_send": test_send_text(client),
     }
+
+
+def test_send_text(client: Client) -> str | None:
+    """'Testdata sendt 02.12.2026 06:31: firmaopplysninger, 312 kontoer og 480 saldoer for
+    2026-11' — what the last test send left on the client (operations.record_test_send)."""
+    if client.test_data_sent_at is None:
+        return None
+    text = f"Testdata sendt {oslo_time(client.test_data_sent_at)}"
+    summary = client.test_data_summary or {}
+    counts = summary.get("counts") or {}
+    parts = []
+    if counts.get("organization"):
+        parts.append("firmaopplysninger")
+    parts.append(f"{_number(counts.get('accounts', 0))} kontoer")
+    parts.append(f"{_number(counts.get('gl_balances', 0))} saldoer")
+    if summary:
+        text += ": " + ", ".join(parts[:-1]) + " og " + parts[-1]
+        period = summary.get("period")
+        text += f" for {period[:4]}-{period[4:]}" if period else " (ingen periode funnet)"
+    return text
 
 
 def bulk_message(label: str, result: BulkResult) -> str:
@@ -167,6 +208,8 @@ def bulk_message(label: str, result: BulkResult) -> str:
             parts.append(f"{result.needs_reconnect} krever ny tilkobling")
         if result.unreachable:
             parts.append(f"{result.unreachable} ikke tilgjengelige i Visma.net")
+        if result.elsewhere:
+            parts.append(f"{result.elsewhere} synkroniseres allerede i en annen integrasjon")
         if result.unchanged:
             parts.append(f"{result.unchanged} var allerede aktive")
         if result.queued > 0:
@@ -178,5 +221,5 @@ def bulk_message(label: str, result: BulkResult) -> str:
     else:
         parts.append(f"{max(result.queued, 0)} lagt i kø")
         if result.unchanged:
-            parts.append(f"{result.unchanged} ikke aktive (hoppet over)")
+            parts.append(f"{result.unchanged} ikke aktive eller ikke tilgjengelige (hoppet over)")
     return f"{label}: " + ", ".join(parts) + "."

@@ -18,6 +18,8 @@ class ClientCounts:
     new: int = 0
     unreachable: int = 0
     attention: int = 0
+    # An orgnr as the source gave it that fails the mod-11 check.
+    invalid_orgnr: int = 0
     last_sync_at: datetime | None = None
 
     @property
@@ -37,6 +39,7 @@ _AGGREGATES = (
     _count(Client.is_new.is_(True)),
     _count(Client.reachable.is_(False)),
     _count(Client.needs_attention.is_(True)),
+    _count(Client.orgnr.is_not(None) & Client.orgnr_valid.is_(False)),
     func.max(Client.last_sync_at),
 )
 

@@ -63,6 +63,20 @@ FILTERS = {
 }
 
 
+REAL_APPSTORE_URL = "https://apps.visma.com/NO/app/regnskapsdata"
+
+
+@bp.context_processor
+def appstore_link():
+    """Where "Visma App Store" points: the simulator's own App Store page in demo mode."""
+    if current_app.config.get("VISMA_SIMULATOR"):
+        return {"appstore_url": current_app.config["VISMA_CONNECT_URL"].rstrip("/") + "/appstore"}
+    return {"appstore_url": REAL_APPSTORE_URL}
+
+
+bp.add_app_template_filter(operations.integration_label, "integration_label")
+
+
 # --- the list and the new-integration form --------------------------------------------------
 
 
@@ -79,7 +93,8 @@ def index():
     for integration in integrations:
         c = counts.get(integration.id, ClientCounts())
         rows.append((integration, c.active, c.inactive, c.last_sync_at))
-    return render_template("integrations/index.html", rows=rows)
+    return render_template("integrations/index.html", rows=rows,
+                           abandoned_hours=int(operations.ABANDONED_AFTER.total_seconds() // 3600))
 
 
 @bp.route("/ny", methods=["GET", "POST"])
@@ -87,7 +102,7 @@ def index():
 def new():
     form = NewIntegrationForm()
     if form.validate_on_submit():
-        integration = operations.create_integration(
+        integration, _reused = operations.start_integration(
             current_user.customer_id,
             system=form.system.data,
             description=form.description.data or "",
@@ -148,6 +163,10 @@ def oauth_callback():
         "Klientlisten hentes nå – klientene dukker opp her om et øyeblikk.",
         "success",
     )
+    for other in operations.same_user_integrations(integration):
+        flash(f"Obs: {who} er allerede koblet til i integrasjonen «{operations.integration_label(other)}». "
+              "Begge når de samme klientene. En klient synkroniseres bare i én av dem, så "
+              "klienter som er aktive der, kan ikke aktiveres her.", "warning")
     return target
 
 
@@ -176,12 +195,19 @@ def show(integration_id: int):
     ctx = _client_page(integration)
     if request.args.get("partial") == "klienter":
         return render_template("integrations/_clients.html", integration=integration, **ctx)
+    counts = _counts(integration.id)
+    integration_runs = _integration_runs(integration.id, since=_recent(),
+                                         no_clients=not counts.total)
+    shown = integration_runs + [run for batch in ctx["runs"].values() for run in batch]
     return render_template(
         "integrations/show.html",
         integration=integration,
-        counts=_counts(integration.id),
+        counts=counts,
         expiry=_expiry(integration),
-        integration_runs=_integration_runs(integration.id),
+        integration_runs=integration_runs,
+        busy=any(run["active"] for run in shown),
+        same_user=operations.same_user_integrations(integration),
+        notices=_notices(integration.id, counts),
         **ctx,
     )
 
@@ -192,40 +218,28 @@ def status(integration_id: int):
     """Live status for the page's polling: active and recent runs, counts, queue positions."""
     integration = own_or_404(Integration, integration_id)
     client_ids = _ids_arg(request.args.get("klienter", ""))
-    since = utcnow() - timedelta(minutes=RECENT_RUN_MINUTES)
-    target = SyncRun.client_id.is_(None)
-    if client_ids:
-        target = or_(target, SyncRun.client_id.in_(client_ids))
-    runs = db.session.scalars(
-        select(SyncRun)
-        .where(
-            SyncRun.integration_id == integration.id,
-            target,
-            or_(SyncRun.status.in_(ACTIVE_STATUSES), SyncRun.finished_at >= since),
-        )
-        .order_by(SyncRun.id.desc())
-        .limit(500)
-    ).all()
-    positions = queue_positions([r.id for r in runs if r.status == RunStatus.QUEUED])
-    # Only the newest run per target and kind matters to the page.
-    seen, shown = set(), []
-    for run in runs:
-        key = (run.client_id, run.kind)
-        if key not in seen:
-            seen.add(key)
-            shown.append(run_payload(run, positions.get(run.id)))
+    since = _recent()
+    runs = _client_runs(client_ids, since=since)
+    counts = _counts(integration.id)
+    integration_runs = _integration_runs(integration.id, since=since, no_clients=not counts.total)
     active_total = db.session.scalar(
         select(func.count()).select_from(SyncRun).where(
             SyncRun.integration_id == integration.id, SyncRun.status.in_(ACTIVE_STATUSES)
         )
     )
-    counts = _counts(integration.id)
     clients = {}
     if client_ids:
         for client in db.session.scalars(
             select(Client).where(Client.integration_id == integration.id, Client.id.in_(client_ids))
         ):
-            clients[str(client.id)] = {"active": client.active, **client_sync_summary(client)}
+            client_runs = runs.get(client.id, [])
+            clients[str(client.id)] = {
+                "active": client.active,
+                "html": render_template(
+                    "integrations/_client_status.html", integration=integration, c=client,
+                    s=_summary(client, client_runs), client_runs=client_runs,
+                ),
+            }
     return jsonify(
         integration={
             "id": integration.id,
@@ -237,7 +251,11 @@ def status(integration_id: int):
         },
         busy=bool(active_total),
         active_runs=active_total,
-        runs=shown,
+        runs=integration_runs + [run for batch in runs.values() for run in batch],
+        integration_html=render_template(
+            "integrations/_integration_status.html", integration=integration,
+            integration_runs=integration_runs,
+        ),
         clients=clients,
     )
 
@@ -316,12 +334,16 @@ def delete(integration_id: int):
     integration = own_or_404(Integration, integration_id)
     if request.method == "GET":
         total = _counts(integration.id).total
+        text = (f"Tilgangen hos Visma.net trekkes tilbake, og integrasjonen, alle {total} "
+                "klienter og all regnskapsdata Sticos har hentet for dem slettes. "
+                "Dette kan ikke angres.")
+        if integration.authorized_at is None and not total:
+            text = ("Integrasjonen ble aldri koblet til Visma.net og har ingen klienter eller "
+                    "data. Bare denne raden i listen slettes.")
         return render_template(
             "integrations/confirm.html", integration=integration,
             title=f"Slett system {integration.system_label}?",
-            text=(f"Tilgangen hos Visma.net trekkes tilbake, og integrasjonen, alle {total} "
-                  "klienter og all regnskapsdata Sticos har hentet for dem slettes. "
-                  "Dette kan ikke angres."),
+            text=text,
             action=url_for(".delete", integration_id=integration.id),
             button="Slett system",
         )
@@ -397,6 +419,7 @@ def send_test_data(integration_id: int, client_id: int):
 @bp.post("/<int:integration_id>/klienter/<int:client_id>/synkroniser")
 @customer_required
 def sync(integration_id: int, client_id: int):
+    """The seed's **Synkroniser** in the FULL SYNKRONISERING column: a full sync."""
     integration, client = _own_client(integration_id, client_id)
     return _client_run(integration, client, RunKind.FULL_SYNC, BUTTON_LABELS["sync"])
 
@@ -479,6 +502,32 @@ def _counts(integration_id: int) -> ClientCounts:
     return client_counts([integration_id]).get(integration_id, ClientCounts())
 
 
+NOTICE_NAMES = 5
+
+
+def _notices(integration_id: int, counts: ClientCounts) -> dict:
+    """Explanations said once above the table (the rows carry short badges): which clients
+    Sticos cannot reach, which orgnrs fail the check, which are synced in another integration."""
+    def names(*conditions) -> list[str]:
+        return list(db.session.scalars(
+            select(Client.name).where(Client.integration_id == integration_id, *conditions)
+            .order_by(Client.name).limit(NOTICE_NAMES)
+        ))
+
+    twins = operations.twins_of(list(db.session.scalars(
+        select(Client.id).where(Client.integration_id == integration_id))))
+    elsewhere = {}
+    for twin in twins.values():
+        elsewhere[twin.integration_label] = elsewhere.get(twin.integration_label, 0) + 1
+    return {
+        "unreachable": names(Client.reachable.is_(False)) if counts.unreachable else [],
+        "invalid_orgnr": names(Client.orgnr.is_not(None), Client.orgnr_valid.is_(False))
+        if counts.invalid_orgnr else [],
+        "elsewhere": elsewhere,
+        "more": NOTICE_NAMES,
+    }
+
+
 def _client_page(integration: Integration) -> dict:
     """One page of clients (search, filter, paging) and the active runs of those clients."""
     q = (request.args.get("q") or "").strip()[:100]
@@ -514,34 +563,63 @@ def _client_page(integration: Integration) -> dict:
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
-    ids = [c.id for c in clients]
-    runs = {}
-    if ids:
-        active = db.session.scalars(
-            select(SyncRun)
-            .where(SyncRun.client_id.in_(ids), SyncRun.status.in_(ACTIVE_STATUSES))
-            .order_by(SyncRun.id)
-        ).all()
-        positions = queue_positions([r.id for r in active if r.status == RunStatus.QUEUED])
-        for run in active:
-            runs.setdefault(run.client_id, []).append(run_payload(run, positions.get(run.id)))
+    runs = _client_runs([c.id for c in clients], since=_recent())
     return {
         "clients": clients, "runs": runs, "q": q, "vis": vis, "filters": FILTERS,
         "page": page, "pages": pages, "total_matching": total, "page_size": PAGE_SIZE,
-        "summaries": {c.id: client_sync_summary(c) for c in clients},
+        "summaries": {c.id: _summary(c, runs.get(c.id, [])) for c in clients},
+        "twins": operations.twins_of([c.id for c in clients]),
+        "refusals": {c.id: operations.run_refusal(c) for c in clients},
     }
 
 
-def _integration_runs(integration_id: int) -> list[dict]:
-    """Runs on the integration itself (the client-list refresh): active, or the last one."""
-    runs = db.session.scalars(
+def _recent():
+    return utcnow() - timedelta(minutes=RECENT_RUN_MINUTES)
+
+
+def _summary(client: Client, client_runs: list[dict]) -> dict:
+    return client_sync_summary(client, busy=any(run["active"] for run in client_runs))
+
+
+def _client_runs(client_ids: list[int], *, since) -> dict[int, list[dict]]:
+    """What the page shows per client, first render and polling alike: the newest run of each
+    kind that is queued, running or finished within RECENT_RUN_MINUTES."""
+    if not client_ids:
+        return {}
+    rows = db.session.scalars(
+        select(SyncRun)
+        .where(SyncRun.client_id.in_(client_ids),
+               or_(SyncRun.status.in_(ACTIVE_STATUSES), SyncRun.finished_at >= since))
+        .order_by(SyncRun.id.desc())
+        .limit(len(client_ids) * 10)
+    ).all()
+    positions = queue_positions([r.id for r in rows if r.status == RunStatus.QUEUED])
+    runs: dict[int, list[dict]] = {}
+    seen = set()
+    for run in rows:
+        if (run.client_id, run.kind) not in seen:
+            seen.add((run.client_id, run.kind))
+            runs.setdefault(run.client_id, []).append(run_payload(run, positions.get(run.id)))
+    return runs
+
+
+def _integration_runs(integration_id: int, *, since, no_clients: bool) -> list[dict]:
+    """The client-list refresh, as the status box shows it: while queued or running, for a
+    while after it finished, and for good when it failed or found no clients."""
+    run = db.session.scalars(
         select(SyncRun)
         .where(SyncRun.integration_id == integration_id, SyncRun.client_id.is_(None))
         .order_by(SyncRun.id.desc())
         .limit(1)
-    ).all()
-    positions = queue_positions([r.id for r in runs if r.status == RunStatus.QUEUED])
-    return [run_payload(r, positions.get(r.id)) for r in runs]
+    ).first()
+    if run is None:
+        return []
+    recent = run.finished_at is not None and run.finished_at >= since
+    lasting = run.status in (RunStatus.FAILED, RunStatus.WARNINGS) or no_clients
+    if not (run.is_active or recent or lasting):
+        return []
+    position = queue_positions([run.id]).get(run.id) if run.status == RunStatus.QUEUED else None
+    return [run_payload(run, position)]
 
 
 def _expiry(integration: Integration) -> dict | None:

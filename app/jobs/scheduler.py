@@ -64,6 +64,9 @@ JOBS: dict[str, JobSpec] = {
                 _every_tick, start_now=True),
         JobSpec("prune_run_history", "Rydd gammel kjørehistorikk", "app.jobs.queue:prune_run_history",
                 lambda c, tz: CronTrigger(hour=3, minute=30, timezone=tz)),
+        JobSpec("prune_abandoned_integrations", "Rydd bort uferdige integrasjoner",
+                "app.integrations.operations:prune_abandoned_integrations",
+                lambda c, tz: CronTrigger(hour=3, minute=40, timezone=tz)),
     )
 }
 

@@ -72,22 +72,6 @@
     }).catch(function () { /* the form still submits on Enter */ });
   }
 
-  // The rows again, as the server has them now (same search, filter and page).
-  function reloadClients() {
-    var params = new URLSearchParams(location.search);
-    params.set("partial", "klienter");
-    fetch(clientsBox.getAttribute("data-partial-url") + "?" + params.toString(), {
-      headers: { "Accept": "text/html" }, credentials: "same-origin"
-    }).then(function (response) {
-      if (!response.ok) throw new Error(response.status);
-      return response.text();
-    }).then(function (html) {
-      clientsBox.innerHTML = html;
-      if (searchInput) filterRows(searchInput.value);
-      poll.now();
-    }).catch(function () { /* the next reload shows them */ });
-  }
-
   if (searchForm && searchInput) {
     searchInput.addEventListener("input", function () {
       filterRows(searchInput.value);
@@ -120,53 +104,6 @@
   var seenActive = {};   // run id -> kind, for runs we saw queued or running
   var pollTimer = null;
 
-  function runLine(run) {
-    var p = document.createElement("p");
-    p.className = "run run-" + run.status;
-    p.setAttribute("data-run-id", run.id);
-    p.textContent = run.summary;
-    if (run.active && run.percent !== null && run.percent !== undefined) {
-      var bar = document.createElement("progress");
-      bar.max = 100;
-      bar.value = run.percent;
-      bar.textContent = run.percent + " %";
-      bar.setAttribute("aria-label", run.kind_label + " fremdrift");
-      p.appendChild(document.createTextNode(" "));
-      p.appendChild(bar);
-    }
-    if (run.active && run.status === "queued") {
-      p.appendChild(document.createTextNode(" "));
-      p.appendChild(cancelButton(run));
-    }
-    return p;
-  }
-
-  function cancelButton(run) {
-    var form = document.createElement("form");
-    form.method = "post";
-    form.className = "inline";
-    form.action = statusUrl.replace(/\/status$/, "/kjoringer/" + run.id + "/avbryt");
-    var token = document.createElement("input");
-    token.type = "hidden";
-    token.name = "csrf_token";
-    token.value = document.querySelector('meta[name="csrf-token"]').content;
-    var button = document.createElement("button");
-    button.type = "submit";
-    button.className = "link-button small";
-    button.textContent = "Avbryt";
-    form.appendChild(token);
-    form.appendChild(button);
-    return form;
-  }
-
-  function setText(box, field, text, cls) {
-    var el = box && box.querySelector('[data-field="' + field + '"]');
-    if (!el) return;
-    el.textContent = text || "";
-    el.hidden = !text;
-    if (cls !== undefined) el.className = cls;
-  }
-
   function apply(data) {
     if (data.integration.status !== root.getAttribute("data-integration-status")) {
       // The connection itself changed (e.g. it must be renewed): show the page as it is now.
@@ -179,12 +116,8 @@
       if (data.integration[key] !== undefined) el.textContent = data.integration[key];
     });
 
-    var byClient = {};
-    var integrationRuns = [];
     var reload = false;
     data.runs.forEach(function (run) {
-      if (run.client_id === null) integrationRuns.push(run);
-      else (byClient[run.client_id] = byClient[run.client_id] || []).push(run);
       if (run.active) seenActive[run.id] = run.kind;
       else if (seenActive[run.id]) {
         delete seenActive[run.id];
@@ -193,35 +126,22 @@
       }
     });
 
+    // The server renders every status line (templates/integrations/_run.html); we only swap
+    // its HTML in.
     var box = document.getElementById("integration-status");
-    if (box) {
-      box.replaceChildren.apply(box, integrationRuns.slice(0, 1).map(runLine));
-    }
+    if (box) box.innerHTML = data.integration_html;
 
     clientsBox.querySelectorAll("tr[data-client-id]").forEach(function (row) {
-      var id = row.getAttribute("data-client-id");
-      var target = row.querySelector("[data-run-status]");
-      var runs = byClient[id] || [];
-      if (target) {
-        var lines = runs.map(runLine);
-        target.replaceChildren.apply(target, lines);
-      }
-      var info = data.clients[id];
-      if (info) {
-        var meta = row.querySelector("[data-meta]");
-        setText(meta, "last_sync", info.last_sync,
-          info.result === "failed" ? "text-bad" : (info.result === "warnings" ? "text-warn" : ""));
-        setText(meta, "data_as_of", info.data_as_of);
-        setText(meta, "next_run", info.next_run);
-        setText(meta, "error", info.error ? "Siste feil: " + info.error : null);
-      }
+      var info = data.clients[row.getAttribute("data-client-id")];
+      var meta = row.querySelector("[data-meta]");
+      if (info && meta) meta.innerHTML = info.html;
     });
 
     if (reload) {
-      // A new client list: swap the rows in place; with no list before, the page around it
-      // changes too (search box, or the App Store help when none were found).
-      if (searchForm) reloadClients();
-      else { reloadPage(); return; }
+      // A new client list changes the rows and what is said about them above the table
+      // (counts, unreachable clients, invalid orgnrs): show the page as it is now.
+      reloadPage();
+      return;
     }
     root.setAttribute("data-busy", data.busy ? "true" : "false");
   }
@@ -252,7 +172,7 @@
   };
 
   // Runs already active when the page loaded count as seen, so their end is noticed.
-  document.querySelectorAll("#integration-status [data-active='true']").forEach(function (el) {
+  document.querySelectorAll("[data-run-id][data-active='true']").forEach(function (el) {
     seenActive[el.getAttribute("data-run-id")] = el.getAttribute("data-kind");
   });
   document.addEventListener("visibilitychange", function () {

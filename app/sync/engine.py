@@ -370,7 +370,7 @@ class ClientSync:
             bookmarks[plan.dataset] = result.bookmark
         journal = self.read_journal(generation=new, carry_from=old, in_place=False)
         bookmarks["journal_batches"] = bookmarks["journal_lines"] = journal.bookmark
-        self._report("Bytter til den nye kopien")
+        self._report("Tar i bruk de nye dataene")
         removed = store.finish_full_sync(
             self.client_id, old=old, new=new, now=self.now, bookmarks=bookmarks
         )

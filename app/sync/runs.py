@@ -23,6 +23,7 @@ from app.db_types import utcnow
 from app.extensions import db
 from app.integrations import schedule, tokens
 from app.integrations.models import Client, Integration, IntegrationStatus, SyncResult
+from app.integrations.operations import record_test_send
 from app.integrations.visma import visma_client
 from app.jobs.models import RunKind, RunStatus, SyncRun
 from app.jobs.runtime import Outcome, Progress, RunFailed
@@ -300,7 +301,7 @@ def test_data(run, integration, client, progress) -> Outcome:
     now = utcnow()
     engine = _engine(client, progress, now=now)
     period = engine.test_data()
-    client.test_data_sent_at = utcnow()
+    record_test_send(client, engine.counts, period)
     label = f"{period[:4]}-{period[4:]}" if period else "ingen periode"
     message = (
         f"Testdata sendt: firmaopplysninger, {engine.counts.get('accounts', 0)} kontoer og "

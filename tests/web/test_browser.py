@@ -123,7 +123,7 @@ def test_customer_connects_visma_and_manages_clients(page, live_app, screenshots
     expect(page.locator(".flash")).to_contain_text("Aktiver alle: 3 aktivert")
     expect(page.locator(".client-counts")).to_contain_text("Aktive klienter: 3 Inaktive klienter: 0")
     trekkspill = row(page, "TrekkSpill")
-    for label in ("Send testdata til sticos", "Synkroniser", "Slett gamle kontoer", "Deaktiver"):
+    for label in ("Send testdata til Sticos", "Synkroniser", "Slett gamle kontoer", "Deaktiver"):
         expect(trekkspill.get_by_role("button", name=label).or_(
             trekkspill.get_by_role("link", name=label))).to_be_visible()
     # The first syncs that activation queued run to their end while we watch.

@@ -125,7 +125,7 @@ def test_integration_page_matches_the_seed(logged_in, seeded):
     active_row = text_of(rows[str(seeded.client_ids["TrekkSpill"])])
     inactive_row = text_of(rows[str(seeded.client_ids["Testing"])])
     assert "222333444" in active_row
-    for label in ("Send testdata til sticos", "Synkroniser", "Slett gamle kontoer", "Deaktiver"):
+    for label in ("Send testdata til Sticos", "Synkroniser", "Slett gamle kontoer", "Deaktiver"):
         assert label in active_row
     assert "Aktiver" in inactive_row and "Synkroniser" not in inactive_row
     assert "321321321" in inactive_row
@@ -148,10 +148,14 @@ def test_invalid_orgnr_unreachable_and_paused_clients_are_flagged(app, logged_in
         clients["Pause AS"].last_sync_at = utcnow()
         db.session.commit()
         iid = integration.id
-    text = text_of(page(logged_in, f"/integrasjoner/{iid}"))
+    html = page(logged_in, f"/integrasjoner/{iid}")
+    text = text_of(html)
     assert "Ugyldig orgnr" in text
     assert "Ikke tilgjengelig" in text
-    assert "Tillatelsen i Visma App Store er trukket tilbake." in text
+    # The reason is the badge's title; the explanation and what to do is said once, above.
+    assert 'title="Tillatelsen i Visma App Store er trukket tilbake."' in html
+    assert text.count("Gi tillatelse i Visma App Store") == 1
+    assert "Borte AS : Sticos når ikke denne klienten i Visma.net" in text
     assert "Trenger oppfølging" in text
     assert "Automatisk synkronisering er stoppet: 6 feil på rad" in text
     assert "Siste feil: Visma.net svarer ikke." in text
@@ -166,12 +170,21 @@ def test_freshness_is_shown_per_client(app, logged_in, seeded):
         client.last_sync_at = datetime(2026, 3, 1, 11, 30, tzinfo=UTC)
         client.last_sync_result = "succeeded"
         client.data_as_of = datetime(2026, 3, 1, 11, 29, tzinfo=UTC)
-        client.next_sync_at = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+        client.next_sync_at = datetime(2099, 3, 1, 12, 30, tzinfo=UTC)
         db.session.commit()
     text = text_of(page(logged_in, f"/integrasjoner/{seeded.integration_id}"))
     assert "Sist synkronisert 01.03.2026 12:30: Fullført" in text
     assert "Data per 01.03.2026 12:29" in text
-    assert "Neste kjøring 01.03.2026 13:30" in text
+    assert "Neste automatiske synkronisering 01.03.2099 13:30 (om " in text
+
+    # Overdue (waiting for a worker): "straks", never "for … siden".
+    with app.app_context():
+        db.session.get(Client, seeded.client_ids["TrekkSpill"]).next_sync_at = datetime(
+            2026, 3, 1, 12, 30, tzinfo=UTC)
+        db.session.commit()
+    text = text_of(page(logged_in, f"/integrasjoner/{seeded.integration_id}"))
+    assert "Neste automatiske synkronisering: straks" in text
+    assert "siden)" not in text
 
 
 def test_reauthorization_required_shows_koble_til_pa_nytt(app, logged_in, seeded):
@@ -358,7 +371,7 @@ def test_row_buttons_queue_runs_and_return_at_once(app, logged_in, seeded):
     text = text_of(post(logged_in, f"{base}/synkroniser").text)
     assert "Synkroniser (TrekkSpill): er allerede i kø eller kjører." in text
     text = text_of(post(logged_in, f"{base}/testdata").text)
-    assert "Send testdata til sticos (TrekkSpill): lagt i kø." in text
+    assert "Send testdata til Sticos (TrekkSpill): lagt i kø." in text
     kinds = [r.kind for r in runs(app, client_id=cid)]
     assert kinds == [RunKind.FULL_SYNC, RunKind.TEST_DATA]
     with app.app_context():
@@ -464,7 +477,7 @@ def test_status_json_reports_runs_progress_and_queue_position(app, logged_in, se
     by_id = {r["id"]: r for r in data["runs"]}
     running = by_id[refresh.id]
     assert running["status"] == "running" and running["percent"] == 25
-    assert running["summary"] == "Oppdater klientliste: Kjører: Henter kontoer (3 av 12) – 312 kontoer"
+    assert running["summary"] == "Oppdater klientliste: Kjører – Henter kontoer (25\u00a0%) – 312 kontoer"
     assert by_id[sync.id]["queue_position"] == 1
     assert by_id[sync.id]["client_id"] == cid
     assert str(cid) in data["clients"]

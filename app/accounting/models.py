@@ -9,7 +9,10 @@ Visibility — generations
     rows N had and N+1 lacks, and flips every data set of the client to N+1 at once; generation
     N is deleted afterwards. Readers therefore see the old copy or the new one, never a mix.
     Rows of an unfinished full sync (killed mid-stream) are above the current generation, so
-    nobody sees them; the next full sync deletes them first.
+    nobody sees them; the next full sync deletes them first. Each full sync reserves its own
+    generation number, above every one reserved before (``reserved_generation``): a worker that
+    lost its run (frozen past its lease) and the attempt that took the run over never write the
+    same generation, and the first cannot commit anything anyway (``app.jobs.fencing``).
     Generation N+1 meets generation N only through the natural-key unique index
     (client_id, generation, *natural key): each row written into N+1 takes ``changed_at`` from
     N's row of the same key and hash (a correlated lookup inside the INSERT), and the tombstone
@@ -258,6 +261,9 @@ class DatasetState(db.Model):
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
     dataset: Mapped[str] = mapped_column(String(40))
     current_generation: Mapped[int] = mapped_column(default=0)
+    # The highest generation a full sync of the client has begun writing (same on every data
+    # set of the client): each full sync writes a generation no earlier attempt ever used.
+    reserved_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     # The newest source lastModifiedDateTime whose rows are committed; incremental reads
     # start a look-back before it. Advanced only together with the rows it covers.
     bookmark: Mapped[datetime | None] = mapped_column(UTCDateTime)

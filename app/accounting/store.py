@@ -84,16 +84,19 @@ def dataset_state(client_id: int, dataset: str) -> DatasetState:
 
 
 def begin_full_sync(client_id: int) -> tuple[int, int]:
-    """Prepare a full sync: drop rows of an unfinished earlier one; return (current, new) gen."""
-    current = max(
-        (current_generation(client_id, name) for name in SYNCED_MODELS), default=0
-    )
+    """Prepare a full sync: drop rows of unfinished earlier ones and reserve a generation no
+    earlier attempt used (committed); return (current, new) generation."""
+    states = [dataset_state(client_id, name) for name in SYNCED_MODELS]
+    current = max(state.current_generation for state in states)
+    new = max(current, *(state.reserved_generation or 0 for state in states)) + 1
+    for state in states:
+        state.reserved_generation = new
     for model in SYNCED_MODELS.values():
         db.session.execute(
             delete(model).where(model.client_id == client_id, model.generation > current)
         )
     db.session.commit()
-    return current, current + 1
+    return current, new
 
 
 def finish_full_sync(

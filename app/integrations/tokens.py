@@ -21,6 +21,7 @@ from app.db_types import utcnow
 from app.extensions import db
 from app.integrations.models import Integration, IntegrationStatus
 from app.integrations.visma import visma_client
+from app.jobs.fencing import unfenced
 from app.visma.errors import AuthorizationLost, VismaError
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,14 @@ def interactive_token(integration_id: int, *, force_refresh: bool = False) -> di
     usable = integration.status == IntegrationStatus.CONNECTED and token
     if usable and not force_refresh and not _expired(token):
         return token
+    db.session.commit()  # the caller's unit of work ends here (a run's is fenced)
+    # The token is the integration's, not the run's: a rotated token is kept whichever worker
+    # rotated it, even one that lost its run meanwhile (else the next refresh replays a used one).
+    with unfenced():
+        return _refresh(integration_id, force_refresh=force_refresh)
 
+
+def _refresh(integration_id: int, *, force_refresh: bool) -> dict:
     integration = _lock(integration_id)
     token = integration.token
     if integration.status == IntegrationStatus.REAUTHORIZATION_REQUIRED:

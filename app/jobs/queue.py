@@ -454,15 +454,53 @@ def extend_lease(claim: Claim) -> bool:
     return result.rowcount == 1
 
 
-def record_progress(run_id: int, values: dict) -> None:
-    """Write a running run's step, done/total and counts, and extend its lease. Commits."""
+class LeaseLost(Exception):
+    """This worker no longer holds its run: the lease expired and the run was claimed again
+    (or requeued). Nothing the worker had not committed may land; it must stop."""
+
+    def __init__(self, claim: Claim):
+        super().__init__(
+            f"run {claim.run_id} attempt {claim.attempt} is no longer held by {claim.worker_id}"
+        )
+        self.claim = claim
+
+
+def prove_held(claim: Claim, session=None) -> None:
+    """The fence: in the caller's open transaction, extend the lease of ``claim``'s run if and
+    only if this worker still holds it; raise LeaseLost otherwise (the caller rolls back).
+
+    A conditional UPDATE of the run row: on PostgreSQL it keeps the row locked until the
+    transaction ends, so a reclaim (``requeue_expired_leases``, a claim) waits for our commit
+    instead of interleaving with it; on SQLite the write transaction serialises the same way.
+    ``app.jobs.fencing`` runs it before every commit a run makes.
+    """
+    session = session or db.session
     now = utcnow()
-    db.session.execute(
+    result = session.execute(
         update(SyncRun)
-        .where(SyncRun.id == run_id)
+        .where(held_by(claim))
+        .values(heartbeat_at=now, lease_expires_at=_lease_until(now))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(claim)
+
+
+def record_progress(claim: Claim, values: dict) -> None:
+    """Write a running run's step, done/total and counts, and extend its lease. Commits.
+
+    Raises LeaseLost (having rolled back) when this worker no longer holds the run.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(SyncRun)
+        .where(held_by(claim))
         .values(heartbeat_at=now, lease_expires_at=_lease_until(now), **values)
         .execution_options(synchronize_session=False)
     )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise LeaseLost(claim)
     db.session.commit()
 
 

@@ -1,7 +1,7 @@
 """What a running job sees: progress reporting on its SyncRun row, its outcome, its failure."""
 
 from app.jobs.executor import Outcome
-from app.jobs.queue import record_progress
+from app.jobs.queue import Claim, record_progress
 
 __all__ = ["Outcome", "Progress", "RunFailed"]
 
@@ -24,8 +24,9 @@ class Progress:
     progress is visible while the run works and never holds a write lock for long.
     """
 
-    def __init__(self, run_id: int):
-        self.run_id = run_id
+    def __init__(self, claim: Claim):
+        self.claim = claim
+        self.run_id = claim.run_id
         self.counts: dict[str, int] = {}
 
     def update(
@@ -36,7 +37,8 @@ class Progress:
         total: int | None = None,
         counts: dict[str, int] | None = None,
     ) -> None:
-        """Record the current step and figures; extends the lease. Commits."""
+        """Record the current step and figures; extends the lease. Commits (raises LeaseLost
+        when the run is no longer this worker's)."""
         if counts:
             for name, value in counts.items():
                 self.counts[name] = self.counts.get(name, 0) + value
@@ -47,4 +49,4 @@ class Progress:
             values["progress_done"] = done
         if total is not None:
             values["progress_total"] = total
-        record_progress(self.run_id, values)
+        record_progress(self.claim, values)

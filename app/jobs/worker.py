@@ -16,8 +16,10 @@ from flask import Flask, current_app
 
 from app.extensions import db
 from app.jobs.executor import hooks
+from app.jobs.fencing import fenced
 from app.jobs.queue import (
     Claim,
+    LeaseLost,
     claim_next,
     claim_run,
     complete_claim,
@@ -69,7 +71,8 @@ class Heartbeat:
             with self.app.app_context():
                 try:
                     if not extend_lease(self.claim):
-                        log.warning("Run %s: lease lost, heartbeat stops", self.claim.run_id)
+                        # The run's own thread says so, at its next (refused) commit.
+                        log.debug("Run %s: lease lost, heartbeat stops", self.claim.run_id)
                         return
                 except Exception:
                     log.exception("Run %s: heartbeat failed", self.claim.run_id)
@@ -83,8 +86,15 @@ def execute_claim(claim: Claim, executor: Executor | None = None) -> str | None:
     app = current_app._get_current_object()
     with Heartbeat(app, claim):
         try:
-            outcome = executor(claim.run_id, Progress(claim.run_id))
-            db.session.commit()  # whatever the engine left pending is part of its result
+            with fenced(claim):
+                outcome = executor(claim.run_id, Progress(claim))
+                db.session.commit()  # whatever the engine left pending is part of its result
+        except LeaseLost:
+            # Another attempt holds the run now: its outcome is that attempt's to record.
+            db.session.rollback()
+            log.warning("Run %s: attempt %s lost its lease to another worker; stopped, its "
+                        "uncommitted writes rolled back", claim.run_id, claim.attempt)
+            return None
         except RunFailed as exc:
             db.session.rollback()
             log.info("Run %s failed (retryable=%s): %s", claim.run_id, exc.retryable, exc.message)

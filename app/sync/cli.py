@@ -28,8 +28,8 @@ class TerminalProgress(Progress):
 
     width = 30
 
-    def __init__(self, run_id: int, stream=None):
-        super().__init__(run_id)
+    def __init__(self, claim, stream=None):
+        super().__init__(claim)
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.last_step = None
@@ -61,8 +61,8 @@ def _execute(run: SyncRun, created: bool, *, report: bool = True) -> SyncRun:
         raise click.ClickException(f"{run} kjører allerede (startet {run.started_at}).")
     progress: list[TerminalProgress] = []
 
-    def executor(run_id: int, _progress: Progress):
-        progress.append(TerminalProgress(run_id))
+    def executor(run_id: int, fenced_progress: Progress):
+        progress.append(TerminalProgress(fenced_progress.claim))
         return execute_run(run_id, progress[0])
 
     status = run_inline(run.id, executor)

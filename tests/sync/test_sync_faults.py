@@ -141,8 +141,8 @@ class Killed(Exception):
 class KillAfter(Progress):
     """Progress that dies (like a killed worker) after ``pages`` page updates with data."""
 
-    def __init__(self, run_id, pages):
-        super().__init__(run_id)
+    def __init__(self, claim, pages):
+        super().__init__(claim)
         self.left = pages
 
     def update(self, step=None, **kwargs):
@@ -155,13 +155,14 @@ class KillAfter(Progress):
 
 def _kill(env, kind, integration, client, pages):
     from app.audit.operations import Actor
-    from app.jobs.queue import enqueue
+    from app.jobs.queue import claim_run, enqueue
 
     run, _ = enqueue(kind, integration_id=integration.id, client_id=client.id,
                      actor=Actor.system("test"))
     db.session.commit()
+    claim = claim_run(run.id, "killed-worker")
     with pytest.raises(Killed):
-        execute_run(run.id, KillAfter(run.id, pages))
+        execute_run(run.id, KillAfter(claim, pages))
     db.session.rollback()
     run.status, run.active_key = RunStatus.FAILED, None  # what lease expiry would do
     db.session.commit()

@@ -646,9 +646,14 @@ def requeue_expired_leases() -> dict:
         SyncRun.status == RunStatus.RUNNING,
         or_(SyncRun.lease_expires_at < now, SyncRun.lease_expires_at.is_(None)),
     )
+    # A run row locked by its worker's fence (a commit in flight: ``prove_held``) is still
+    # held; skip it rather than wait, which would stall this worker behind a frozen one.
+    unlocked = SyncRun.id.in_(
+        select(SyncRun.id).where(expired).with_for_update(skip_locked=True)
+    )
     requeued = db.session.execute(
         update(SyncRun)
-        .where(expired, SyncRun.attempts < SyncRun.max_attempts)
+        .where(expired, unlocked, SyncRun.attempts < SyncRun.max_attempts)
         .values(
             status=RunStatus.QUEUED,
             worker_id=None,

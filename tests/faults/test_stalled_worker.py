@@ -85,12 +85,16 @@ def _attempt(app, claim, freeze: Freeze, outcome: dict) -> threading.Thread:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_worker_frozen_past_its_lease_changes_nothing_when_it_wakes(
-        tmp_path, monkeypatch, caplog):
+        database, request, tmp_path, monkeypatch, caplog):
     from app.visma.simulator.testing import start_simulator
 
+    where = {}
+    if database == "postgres":
+        where["SQLALCHEMY_DATABASE_URI"] = request.getfixturevalue("postgres_url")
     sim = start_simulator(SimulatorConfig(journal_lines=600, seed=15))
-    env = make_env(tmp_path, sim, RUN_LEASE_SECONDS=LEASE_SECONDS)
+    env = make_env(tmp_path, sim, RUN_LEASE_SECONDS=LEASE_SECONDS, **where)
     monkeypatch.setattr(engine, "PROGRESS_SECONDS", 0)  # a progress commit after every page
     freezes = {"worker-A": Freeze(journal_pages=6), "worker-B": Freeze(journal_pages=1)}
     beat = worker.extend_lease

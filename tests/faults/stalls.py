@@ -7,6 +7,7 @@ receive tombstones for rows that are really gone from the source.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from datetime import datetime
@@ -15,7 +16,11 @@ from sqlalchemy import func, select
 
 from app.accounting.models import SYNCED_MODELS
 from app.accounting.queries import current_rows, visible_generation
+from app.db_types import utcnow
 from app.extensions import db
+from app.jobs.models import RunKind
+from tests.sync.mutations import mutate
+from tests.sync.test_sync_faults import _ok, _ready
 
 
 class ReaderInvariants:
@@ -75,6 +80,19 @@ class ReaderInvariants:
             if false:
                 found.append(f"{name}: {len(false)} false tombstones")
         return found
+
+
+def synced_then_changed(env, **faults):
+    """A client synced in full, then its books changed at the source and the simulator set
+    to answer in many small pages (``faults``): (integration, client, ReaderInvariants) for
+    the next full sync."""
+    integration, client = _ready(env)
+    _ok(env.run(RunKind.FULL_SYNC, integration, client))
+    since = utcnow()
+    before = env.stored(client.id)
+    mutate(env.sim.state, client.external_id, random.Random(15), changes=12)
+    env.sim.state.set_faults(max_page_size=20, **faults)
+    return integration, client, ReaderInvariants(before, env.expected(client.external_id), since)
 
 
 def rows_outside_visible_copy(client_id: int) -> dict[str, int]:

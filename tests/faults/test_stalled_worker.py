@@ -11,13 +11,11 @@ flips, then the source's ground truth; no false tombstones.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 
 import pytest
 
-from app.db_types import utcnow
 from app.extensions import db
 from app.integrations.visma import visma_client
 from app.jobs import worker
@@ -27,10 +25,8 @@ from app.jobs.worker import execute_claim
 from app.sync import engine, execute_run
 from app.visma.simulator import SimulatorConfig
 from tests.sync.conftest import ACTOR, make_env
-from tests.sync.mutations import mutate
-from tests.sync.test_sync_faults import _ok, _ready
 
-from .stalls import PollingReader, ReaderInvariants, rows_outside_visible_copy
+from .stalls import PollingReader, rows_outside_visible_copy, synced_then_changed
 
 LEASE_SECONDS = 1
 
@@ -108,13 +104,7 @@ def test_a_worker_frozen_past_its_lease_changes_nothing_when_it_wakes(
     monkeypatch.setattr(worker, "extend_lease", heartbeat)
     try:
         with env.app.app_context():
-            integration, client = _ready(env)
-            _ok(env.run(RunKind.FULL_SYNC, integration, client))
-            since = utcnow()
-            before = env.stored(client.id)
-            mutate(sim.state, client.external_id, random.Random(15), changes=12)
-            sim.state.set_faults(max_page_size=20)  # a journal of many pages
-            invariants = ReaderInvariants(before, env.expected(client.external_id), since)
+            integration, client, invariants = synced_then_changed(env)
 
             run, _ = enqueue(RunKind.FULL_SYNC, integration_id=integration.id,
                              client_id=client.id, actor=ACTOR)

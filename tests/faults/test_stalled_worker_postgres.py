@@ -6,13 +6,11 @@ copy or the new one, never a mix; no false tombstones; the store ends equal to t
 
 from __future__ import annotations
 
-import random
 import signal
 import time
 
 import pytest
 
-from app.db_types import utcnow
 from app.extensions import db
 from app.integrations.visma import visma_client
 from app.jobs.models import RunKind, RunStatus
@@ -22,10 +20,8 @@ from app.visma.simulator import SimulatorConfig
 from tests.jobs.helpers import wait_for
 from tests.jobs.test_processes import start_worker, status_of, stop
 from tests.sync.conftest import ACTOR, make_env
-from tests.sync.mutations import mutate
-from tests.sync.test_sync_faults import _ok, _ready
 
-from .stalls import PollingReader, ReaderInvariants, rows_outside_visible_copy
+from .stalls import PollingReader, rows_outside_visible_copy, synced_then_changed
 
 LEASE_SECONDS = 3
 
@@ -46,14 +42,8 @@ def test_a_sigstopped_worker_changes_nothing_after_another_took_its_run(
     workers = []
     try:
         with env.app.app_context():
-            integration, client = _ready(env)
-            _ok(env.run(RunKind.FULL_SYNC, integration, client))
-            since = utcnow()
-            before = env.stored(client.id)
-            mutate(sim.state, client.external_id, random.Random(15), changes=12)
-            # Many small, slow pages: the full sync takes seconds, the journal a good part.
-            sim.state.set_faults(max_page_size=20, latency=0.1)
-            invariants = ReaderInvariants(before, env.expected(client.external_id), since)
+            # Slow pages: the full sync takes seconds, the journal a good part of them.
+            integration, client, invariants = synced_then_changed(env, latency=0.1)
             workers = [start_worker(postgres_url, "--threads", "1", "--no-scheduler",
                                     "--grace", "5", overrides=overrides) for _ in range(2)]
             by_pid = {str(process.pid): process for process in workers}

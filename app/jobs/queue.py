@@ -666,7 +666,7 @@ def requeue_expired_leases() -> dict:
     ).scalars().all()
     exhausted = db.session.execute(
         select(SyncRun.id, SyncRun.worker_id, SyncRun.attempts).where(
-            expired, SyncRun.attempts >= SyncRun.max_attempts
+            expired, unlocked, SyncRun.attempts >= SyncRun.max_attempts
         )
     ).all()
     db.session.commit()

@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from app.accounting.models import DatasetState
 from app.audit.operations import Actor
@@ -18,7 +18,7 @@ from app.integrations.models import Integration
 from app.integrations.visma import visma_client
 from app.jobs.fencing import fenced
 from app.jobs.models import RunKind, RunStatus, SyncRun
-from app.jobs.queue import LeaseLost, claim_run, enqueue, requeue_expired_leases
+from app.jobs.queue import LeaseLost, claim_run, enqueue, prove_held, requeue_expired_leases
 from tests.jobs.helpers import make_integration
 from tests.sync.conftest import make_env
 from tests.sync.test_sync_faults import _ready
@@ -133,3 +133,40 @@ def _take_over_elsewhere(app, run_id):
             assert _taken_over(run_id) is not None
         finally:
             db.session.remove()
+
+
+@pytest.mark.postgres
+def test_requeueing_skips_a_run_whose_worker_is_committing(pg_app):
+    """A worker frozen between its fence and its COMMIT holds the run row's lock: requeueing
+    must pass it by, not wait behind it (which would stall every worker that requeues)."""
+    with pg_app.app_context():
+        integration_id, (client_id,) = make_integration("Frossen AS", 1)
+        run, _ = enqueue(RunKind.FULL_SYNC, integration_id=integration_id, client_id=client_id,
+                         actor=OPERATOR)
+        db.session.commit()
+        claim = claim_run(run.id, "worker-A")
+        db.session.execute(update(SyncRun).where(SyncRun.id == run.id)
+                           .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        fenced_, thawed = threading.Event(), threading.Event()
+
+        def frozen_mid_commit():
+            with pg_app.app_context():
+                prove_held(claim)
+                fenced_.set()
+                thawed.wait(timeout=30)
+                db.session.commit()
+                db.session.remove()
+
+        worker_a = threading.Thread(target=frozen_mid_commit)
+        worker_a.start()
+        try:
+            assert fenced_.wait(timeout=10)
+            db.session.execute(text("SET statement_timeout = '5s'"))
+            assert requeue_expired_leases() == {"requeued": 0, "failed": 0}
+        finally:
+            thawed.set()
+            worker_a.join(timeout=30)
+        held = db.session.get(SyncRun, run.id, populate_existing=True)
+        assert (held.status, held.worker_id) == (RunStatus.RUNNING, "worker-A")
+        assert held.lease_expires_at > utcnow()  # its commit went through: it still holds it

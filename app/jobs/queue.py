@@ -2,7 +2,9 @@
 
 Enqueue, claim, lease (heartbeat, progress), release, cancel, the outcome (success, retry
 with back-off, failure) and pruning old history. Whether a worker still holds a run is one predicate, ``held_by``,
-in every statement that changes a claimed run. What an outcome means for the client (its
+in every statement that changes a claimed run; ``prove_held`` applies it to every other commit
+a run makes (``app.jobs.fencing``), so a worker that lost its run changes nothing at all. What
+an outcome means for the client (its
 next sync, escalation) belongs to the layer above: this module calls the hooks registered
 with ``app.jobs.runtime.init_app`` inside the same transaction.
 
@@ -250,7 +252,8 @@ def _max_attempts() -> int:
 
 @dataclass(frozen=True)
 class Claim:
-    """A run this worker holds: finishing, releasing and heartbeats are fenced on all three."""
+    """A run this worker holds, and the fencing token of everything it writes (``held_by``):
+    the run, the worker and the attempt."""
 
     run_id: int
     worker_id: str
@@ -426,8 +429,9 @@ def claim_run(run_id: int, worker_id: str | None = None) -> Claim | None:
 def held_by(claim: Claim) -> ColumnElement[bool]:
     """The one test that ``claim``'s worker still holds its run: running, same worker, same attempt.
 
-    Every statement that changes a claimed run (outcome, heartbeat, release) filters on it;
-    a worker whose lease expired and whose run was claimed again changes nothing.
+    Every statement that changes a claimed run (outcome, heartbeat, progress, release) filters
+    on it, and ``prove_held`` checks it before every other commit of a running run; a worker
+    whose lease expired and whose run was claimed again changes nothing.
     """
     return and_(
         SyncRun.id == claim.run_id,

@@ -474,8 +474,8 @@ def prove_held(claim: Claim, session=None) -> None:
     only if this worker still holds it; raise LeaseLost otherwise (the caller rolls back).
 
     A conditional UPDATE of the run row: on PostgreSQL it keeps the row locked until the
-    transaction ends, so a reclaim (``requeue_expired_leases``, a claim) waits for our commit
-    instead of interleaving with it; on SQLite the write transaction serialises the same way.
+    transaction ends, so no reclaim can interleave with our commit (``requeue_expired_leases``
+    passes a locked row by); on SQLite the write transaction serialises the same way.
     ``app.jobs.fencing`` runs it before every commit a run makes.
     """
     session = session or db.session

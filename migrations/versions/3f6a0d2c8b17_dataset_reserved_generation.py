@@ -1,7 +1,7 @@
 """accounting_dataset_state.reserved_generation: each full sync writes a generation of its own
 
 Revision ID: 3f6a0d2c8b17
-Revises: f71793f23afc
+Revises: 0e78ab5f5ddb
 Create Date: 2026-12-02 07:35:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3f6a0d2c8b17'
-down_revision = 'f71793f23afc'
+down_revision = '0e78ab5f5ddb'
 branch_labels = None
 depends_on = None
 

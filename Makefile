@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 SIM_PORT ?= 5001
+TRIPLETEX_SIM_PORT ?= 5002
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: run test install browser bench lint clean
@@ -21,7 +22,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
-	$(FLASK) serve --port $(PORT) --simulator-port $(SIM_PORT)
+	$(FLASK) serve --port $(PORT) --simulator-port $(SIM_PORT) \
+	  --tripletex-simulator-port $(TRIPLETEX_SIM_PORT)
 
 # Browser tests drive Debian's chromium (browser downloads are blocked here).
 browser:

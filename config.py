@@ -86,6 +86,13 @@ class Config:
     # Visma Connect app settings: a refresh token dies when unused this long / after this long.
     VISMA_REFRESH_SLIDING_DAYS = _env_int("VISMA_REFRESH_SLIDING_DAYS", 30)
     VISMA_REFRESH_ABSOLUTE_DAYS = _env_int("VISMA_REFRESH_ABSOLUTE_DAYS", 365)
+    # Tripletex API v2: our application's consumer token (one for all customers; each customer
+    # pastes its own employee key) and the API root (test: https://api-test.tripletex.tech/v2).
+    TRIPLETEX_CONSUMER_TOKEN = os.environ.get("TRIPLETEX_CONSUMER_TOKEN")
+    TRIPLETEX_API_URL = os.environ.get("TRIPLETEX_API_URL", "https://tripletex.no/v2")
+    # Retries of Tripletex's 5xx/timeouts: attempts and the first back-off (doubling, jittered).
+    TRIPLETEX_MAX_ATTEMPTS = _env_int("TRIPLETEX_MAX_ATTEMPTS", 5)
+    TRIPLETEX_BACKOFF_SECONDS = _env_float("TRIPLETEX_BACKOFF_SECONDS", 0.5)
     # Incremental syncs re-read this far behind their bookmark (clock skew between Visma's
     # servers, late commits); the rows stamped at the bookmark itself are always re-read.
     SYNC_LOOKBACK_SECONDS = _env_int("SYNC_LOOKBACK_SECONDS", 60)
@@ -137,6 +144,7 @@ class TestConfig(Config):
     VISMA_CLIENT_SECRET = "demo-secret"
     VISMA_SERVICE_CLIENT_ID = "sticos-regnskapsdata-service"
     VISMA_SERVICE_CLIENT_SECRET = "demo-service-secret"
+    TRIPLETEX_CONSUMER_TOKEN = "test-sticos-consumer-demo"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 
@@ -152,6 +160,7 @@ class ProductionConfig(Config):
         "SQLALCHEMY_DATABASE_URI",
         "VISMA_CLIENT_ID",
         "VISMA_CLIENT_SECRET",
+        "TRIPLETEX_CONSUMER_TOKEN",
     )
     ENV_NAMES = {"SQLALCHEMY_DATABASE_URI": "DATABASE_URL"}
 

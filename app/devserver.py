@@ -1,5 +1,6 @@
-"""`flask serve`: the whole product in one process for `make run` — web, Visma.net simulator,
-scheduler and a worker — so a fresh clone works with a single command and no Visma account."""
+"""`flask serve`: the whole product in one process for `make run` — web, the Visma.net and
+Tripletex simulators, scheduler and a worker — so a fresh clone works with a single command and
+no account at either system."""
 
 import os
 import threading
@@ -42,31 +43,37 @@ class SimulatorRequestHandler(WSGIRequestHandler):
               envvar="PORT")
 @click.option("--simulator-port", type=click.IntRange(1, 65535), default=5001,
               show_default=True, envvar="SIM_PORT")
+@click.option("--tripletex-simulator-port", type=click.IntRange(1, 65535), default=5002,
+              show_default=True, envvar="TRIPLETEX_SIM_PORT")
 @click.option("--no-simulator", is_flag=True,
-              help="Talk to the Visma.net configured in the environment instead.")
+              help="Talk to the Visma.net and Tripletex configured in the environment instead.")
 @click.option("--worker-threads", type=click.IntRange(0, 32), default=None,
               help="In-process worker threads (default: WORKER_THREADS).")
 @with_appcontext
-def serve_command(host, port, simulator_port, no_simulator, worker_threads) -> None:
+def serve_command(host, port, simulator_port, tripletex_simulator_port, no_simulator,
+                  worker_threads) -> None:
     """Serve web + simulator + scheduler + worker (development and demos; not for production)."""
     app = current_app._get_current_object()
-    sim_url = None
+    sim_url = tripletex_url = None
     if not no_simulator:
         sim_url = start_simulator(
             host, simulator_port, os.path.join(app.instance_path, SIMULATOR_STATE_FILE))
         use_simulator(app, sim_url)
+        tripletex_url = start_tripletex_simulator(host, tripletex_simulator_port)
+        use_tripletex_simulator(app, tripletex_url)
     threads = app.config["WORKER_THREADS"] if worker_threads is None else worker_threads
     if threads:
         from app.jobs.worker import start_background_worker
 
         start_background_worker(app, threads=threads)
-    click.echo(banner(f"http://{host}:{port}", sim_url, threads))
+    click.echo(banner(f"http://{host}:{port}", sim_url, threads, tripletex_url))
     # No reloader: it would start a second scheduler and a second simulator.
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False,
                request_handler=QuietRequestHandler)
 
 
-def banner(app_url: str, sim_url: str | None, threads: int) -> str:
+def banner(app_url: str, sim_url: str | None, threads: int,
+           tripletex_url: str | None = None) -> str:
     """What `make run` prints once it is up: where to go and how to sign in."""
     lines = [f"\nErpIntegrasjon: {app_url}", "Logins:"]
     lines += [f"  {email:<24} {password:<14} {what}" for email, password, what in DEMO_LOGINS]
@@ -80,6 +87,12 @@ def banner(app_url: str, sim_url: str | None, threads: int) -> str:
             f"  App Store (Angi tillatelser): {sim_url}/appstore",
             f"  Its grants are kept in instance/{SIMULATOR_STATE_FILE} across restarts.",
         ]
+    if tripletex_url:
+        from app.tripletex.simulator.state import DEMO_FIRM_KEY
+
+        lines += [f"\nTripletex simulator: {tripletex_url}",
+                  f"  Regnskapskontorets brukernøkkel (lim inn under Ny integrasjon): "
+                  f"{DEMO_FIRM_KEY}"]
     if threads:
         lines.append(f"Worker: {threads} thread(s) in this process, scheduler included.")
     return "\n".join(lines) + "\n"
@@ -94,15 +107,26 @@ def start_simulator(host: str, port: int, state_file: str | None = None) -> str:
     sim_app = create_simulator_app(state=state)
     if state_file:
         keep_on_disk(sim_app, state, state_file)
+    return _serve_in_background(sim_app, host, port, "Visma.net", "SIM_PORT")
+
+
+def start_tripletex_simulator(host: str, port: int) -> str:
+    from app.tripletex.simulator import SimulatorConfig, create_simulator_app
+
+    sim_app = create_simulator_app(SimulatorConfig(seed=int(os.environ.get("SIM_SEED", "1"))))
+    return _serve_in_background(sim_app, host, port, "Tripletex", "TRIPLETEX_SIM_PORT")
+
+
+def _serve_in_background(wsgi_app, host: str, port: int, system: str, port_variable: str) -> str:
     try:
-        server = make_server(host, port, sim_app, threaded=True,
+        server = make_server(host, port, wsgi_app, threaded=True,
                              request_handler=SimulatorRequestHandler)
     except OSError as exc:
         raise click.ClickException(
-            f"Port {port} for the Visma.net simulator is taken ({exc.strerror}); "
-            "set SIM_PORT to a free port."
+            f"Port {port} for the {system} simulator is taken ({exc.strerror}); "
+            f"set {port_variable} to a free port."
         ) from None
-    threading.Thread(target=server.serve_forever, name="visma-simulator", daemon=True).start()
+    threading.Thread(target=server.serve_forever, name=f"{system}-simulator", daemon=True).start()
     return f"http://{host}:{port}"
 
 
@@ -124,3 +148,9 @@ def use_simulator(app: Flask, sim_url: str) -> None:
         VISMA_SERVICE_CLIENT_SECRET=DEMO_SERVICE_CLIENT_SECRET,
         VISMA_SIMULATOR=True,
     )
+
+
+def use_tripletex_simulator(app: Flask, sim_url: str) -> None:
+    from app.tripletex.simulator.state import DEMO_CONSUMER_TOKEN
+
+    app.config.update(TRIPLETEX_API_URL=f"{sim_url}/v2", TRIPLETEX_CONSUMER_TOKEN=DEMO_CONSUMER_TOKEN)

@@ -12,6 +12,7 @@ class BareProduction(ProductionConfig):
     SQLALCHEMY_DATABASE_URI = None
     VISMA_CLIENT_ID = None
     VISMA_CLIENT_SECRET = None
+    TRIPLETEX_CONSUMER_TOKEN = None
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
@@ -34,6 +35,12 @@ def test_production_names_each_missing_secret(tmp_path):
     with pytest.raises(ConfigError, match="VISMA_CLIENT_SECRET is not set"):
         create_app(NoVismaSecret, instance_path=str(tmp_path))
 
+    class NoTripletexToken(NoVismaSecret):
+        VISMA_CLIENT_SECRET = "secret"
+
+    with pytest.raises(ConfigError, match="TRIPLETEX_CONSUMER_TOKEN is not set"):
+        create_app(NoTripletexToken, instance_path=str(tmp_path))
+
 
 def test_production_starts_with_every_secret(tmp_path):
     class Complete(BareProduction):
@@ -42,6 +49,7 @@ def test_production_starts_with_every_secret(tmp_path):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'p.db'}"
         VISMA_CLIENT_ID = "sticos"
         VISMA_CLIENT_SECRET = "secret"
+        TRIPLETEX_CONSUMER_TOKEN = "consumer"
 
     app = create_app(Complete, instance_path=str(tmp_path))
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -57,3 +57,11 @@ def test_request_log_skips_static_files_and_status_polls_unless_they_fail(caplog
 def test_simulator_logs_only_its_errors(caplog):
     assert not _logged(caplog, SimulatorRequestHandler, "/api/v1/account", 200)
     assert _logged(caplog, SimulatorRequestHandler, "/api/v1/account", 429)
+
+
+def test_banner_gives_the_tripletex_demo_key_to_paste():
+    text = banner("http://127.0.0.1:5000", "http://127.0.0.1:5001", 2,
+                  "http://127.0.0.1:5002")
+    assert "Tripletex simulator: http://127.0.0.1:5002" in text
+    assert "test-demo-regnskapskontor" in text
+    assert "test-demo-regnskapskontor" not in banner("http://127.0.0.1:5000", None, 0)

@@ -36,7 +36,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.db_types import UTCDateTime, utcnow
@@ -80,7 +80,8 @@ class Account(SyncedRow, db.Model):
     __table_args__ = SyncedRow.table_args("accounting_account", *natural_key)
 
     account_number: Mapped[str] = mapped_column(String(30))  # accountCD
-    account_id: Mapped[int | None]  # Visma's internal accountID
+    # The source's internal id (Visma's accountID; Tripletex ids are 64-bit).
+    account_id: Mapped[int | None] = mapped_column(BigInteger)
     description: Mapped[str] = mapped_column(String(300), default="")
     type: Mapped[str | None] = mapped_column(String(30))
     active: Mapped[bool] = mapped_column(default=True)
@@ -178,7 +179,7 @@ class _Party(SyncedRow):
     natural_key = ("number",)
 
     number: Mapped[str] = mapped_column(String(30))
-    internal_id: Mapped[int | None]
+    internal_id: Mapped[int | None] = mapped_column(BigInteger)
     name: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[str] = mapped_column(String(20), default="")
     corporate_id: Mapped[str] = mapped_column(String(30), default="")
@@ -207,7 +208,7 @@ class _PartyBalance(SyncedRow):
 
     party_number: Mapped[str] = mapped_column(String(30))
     branch_number: Mapped[str] = mapped_column(String(30), default="")
-    party_internal_id: Mapped[int | None]
+    party_internal_id: Mapped[int | None] = mapped_column(BigInteger)
     party_name: Mapped[str] = mapped_column(String(300), default="")
     from_period: Mapped[str | None] = mapped_column(String(6))
     to_period: Mapped[str | None] = mapped_column(String(6))

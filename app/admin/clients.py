@@ -10,7 +10,7 @@ from app.admin.filters import AldriSynkronisert, EldreEnnDager, IdEr, Inneholder
 from app.admin.security import OperatorModelView, truncated
 from app.audit.operations import Actor
 from app.integrations import operations
-from app.integrations.models import Client, Integration
+from app.integrations.models import SYSTEM_LABELS, Client, Integration
 from app.integrations.presenters import BUTTON_LABELS, SYNC_RESULT_LABELS, bulk_message
 from app.jobs.models import RUN_KIND_LABELS, RunKind
 from app.template_helpers import oslo_time
@@ -91,6 +91,7 @@ class ClientView(OperatorModelView):
         IdEr(Integration.customer_id, "Kunde"),
         Inneholder("integration.customer.name", "Kundenavn"),
         IdEr(Client.integration_id, "Integrasjon"),
+        Valg(Integration.system, "System", SYSTEM_LABELS),
         JaNei(Client.active, "Aktiv"),
         JaNei(Client.reachable, "Tilgjengelig"),
         Valg(Client.last_sync_result, "Siste resultat", SYNC_RESULT_LABELS),
@@ -101,7 +102,7 @@ class ClientView(OperatorModelView):
     )
     column_labels = {
         "id": "ID", "name": "Navn", "orgnr": "Orgnr", "orgnr_valid": "Gyldig orgnr",
-        "external_id": "Kilde-ID (Visma)", "integration.customer.name": "Kunde",
+        "external_id": "Kilde-ID", "integration.customer.name": "Kunde",
         "integration": "Integrasjon", "integration_id": "Integrasjon", "active": "Aktiv",
         "reachable": "Tilgjengelig", "is_new": "Ny", "first_seen_at": "Først sett",
         "last_seen_at": "Sist sett", "unreachable_since": "Utilgjengelig siden",

@@ -4,6 +4,7 @@ Response schemas are written here to match `resources.py`; tests validate real r
 
 from app.api import resources
 from app.api.params import MAX_LIMIT
+from app.integrations.models import System
 
 DATETIME = {"type": ["string", "null"], "format": "date-time"}
 MONEY = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "Decimal, 2 places."}
@@ -56,6 +57,12 @@ def schemas() -> dict:
                 "orgnr_valid": {"type": "boolean"},
                 "active": {"type": "boolean"},
                 "reachable": {"type": "boolean"},
+                "system": {
+                    "type": "string",
+                    "enum": [system.value for system in System],
+                    "description": "The accounting system the client is read from; every "
+                    "system's data has the same shapes.",
+                },
                 "customer": _obj({"id": {"type": "integer"}, "name": {"type": "string"}}),
                 "integration": _obj({"id": {"type": "integer"}, "system": {"type": "string"}}),
                 "last_successful_sync_at": DATETIME

@@ -118,6 +118,7 @@ def _client_json(
         "orgnr_valid": client.orgnr_valid,
         "active": client.active,
         "reachable": client.reachable,
+        "system": integration.system,
         "customer": {"id": customer.id, "name": customer.name},
         "integration": {"id": integration.id, "system": integration.system},
         "last_successful_sync_at": iso(client.data_as_of),

@@ -3,12 +3,14 @@
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import PasswordField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app.integrations.models import SYSTEM_LABELS, System
+from app.integrations import systems
+from app.integrations.models import System
 from app.integrations.operations import DESCRIPTION_MAX_LENGTH
+from app.integrations.tripletex import KEY_MAX_LENGTH
 
 DESCRIPTION_LABEL = "Beskrivelse (Ikke fyll inn personopplysninger i feltet)"
 DESCRIPTION_PLACEHOLDER = "Fyll inn egen valgfri beskrivelse"
@@ -46,10 +48,30 @@ class DescriptionForm(FlaskForm):
     )
 
 
+def _key_field(label: str) -> PasswordField:
+    return PasswordField(label, filters=[lambda v: "".join(v.split()) if isinstance(v, str) else v],
+                         validators=[Length(max=KEY_MAX_LENGTH, message="Nøkkelen er for lang.")])
+
+
 class NewIntegrationForm(DescriptionForm):
     system = RadioField(
         "Webbaserte regnskapssystem",
-        choices=[SelectChoice(System.VISMA_NET.value, SYSTEM_LABELS[System.VISMA_NET])],
+        choices=[SelectChoice(s.name, s.label) for s in systems.registered()],
         default=System.VISMA_NET.value,
         validators=[DataRequired("Velg et regnskapssystem.")],
     )
+    key = _key_field("Regnskapskontorets brukernøkkel (Tripletex)")
+
+    def validate_key(self, field) -> None:
+        """Required for a system connected by a key (ignored for the others)."""
+        chosen = next((s for s in systems.registered() if s.name == self.system.data), None)
+        if chosen is not None and chosen.connect == systems.Connect.KEY and not field.data:
+            raise ValidationError(f"Lim inn {chosen.key_label.lower()} fra {chosen.label}.")
+
+
+class KeyForm(FlaskForm):
+    key = _key_field("Ny regnskapskontorets brukernøkkel")
+
+    def validate_key(self, field) -> None:
+        if not field.data:
+            raise ValidationError("Lim inn nøkkelen.")

@@ -10,9 +10,10 @@ from app.extensions import db
 
 class System(StrEnum):
     VISMA_NET = "visma_net"
+    TRIPLETEX = "tripletex"
 
 
-SYSTEM_LABELS = {System.VISMA_NET: "Visma.net"}
+SYSTEM_LABELS = {System.VISMA_NET: "Visma.net", System.TRIPLETEX: "Tripletex"}
 
 
 class IntegrationStatus(StrEnum):
@@ -51,7 +52,8 @@ class Integration(db.Model):
     authorized_by_subject: Mapped[str | None] = mapped_column(String(200))
     authorized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    # OAuth token set (access_token, refresh_token, expires_at, scope …), encrypted at rest.
+    # The credentials, encrypted at rest: Visma.net's OAuth token set (access_token,
+    # refresh_token, expires_at, scope …); Tripletex's pasted key ({"key": …}).
     token: Mapped[dict | None] = mapped_column(EncryptedJSON)
     # When the current refresh token was issued: it expires if left unused too long.
     token_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

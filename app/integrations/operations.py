@@ -79,13 +79,14 @@ def update_description(integration: Integration, description: str, *, actor: Act
 
 
 def require_connected(integration: Integration) -> None:
-    """Raise NotConnected unless the integration is connected to Visma.net."""
+    """Raise NotConnected unless the integration is connected to its system."""
     if integration.status == IntegrationStatus.CONNECTED:
         return
+    system = integration.system_label
     if integration.status == IntegrationStatus.AWAITING_AUTHORIZATION:
         raise NotConnected(
-            "Integrasjonen er ikke koblet til Visma.net ennå. Trykk «Koble til» først.")
-    raise NotConnected("Tilkoblingen til Visma.net må fornyes. Trykk «Koble til på nytt» først.")
+            f"Integrasjonen er ikke koblet til {system} ennå. Trykk «Koble til» først.")
+    raise NotConnected(f"Tilkoblingen til {system} må fornyes. Trykk «Koble til på nytt» først.")
 
 
 @dataclass
@@ -346,12 +347,10 @@ def _customer_of(client_ids: list[int]) -> int | None:
 
 
 class ClientUnreachable(Refused):
-    """Sticos cannot reach the client in Visma.net (permission withdrawn, user lost access)."""
+    """Sticos cannot reach the client in its system (permission withdrawn, user lost access)."""
 
 
 INACTIVE_REFUSAL = "aktiver klienten først."
-UNREACHABLE_REFUSAL = ("Sticos når ikke klienten i Visma.net. Gi tillatelse i Visma App Store og "
-                       "trykk «Oppdater klientliste» først.")
 
 
 def run_refusal(client: Client) -> str | None:
@@ -360,7 +359,11 @@ def run_refusal(client: Client) -> str | None:
     if not client.active:
         return INACTIVE_REFUSAL
     if not client.reachable:
-        return UNREACHABLE_REFUSAL
+        from app.integrations import systems
+
+        system = systems.get(client.integration.system)
+        return (f"Sticos når ikke klienten i {system.label}. {system.access_hint} og trykk "
+                "«Oppdater klientliste» først.")
     return None
 
 
@@ -500,3 +503,50 @@ def record_test_send(client: Client, counts: dict, period: str | None) -> None:
     period. The caller commits."""
     client.test_data_sent_at = utcnow()
     client.test_data_summary = {"counts": dict(counts), "period": period}
+
+
+def connect_with_key(customer_id: int, *, system: str, key: str, description: str = "",
+                     actor: Actor) -> tuple[Integration, int]:
+    """Create an integration connected by a pasted key, after the system has listed what the key
+    reaches: a wrong, revoked or wrong-environment key raises the system's error and nothing is
+    created. Returns the integration and how many clients the key reaches."""
+    from app.integrations import systems
+
+    companies = systems.get(system).check_key(key)
+    integration = Integration(
+        customer_id=customer_id, system=system,
+        description=description.strip()[:DESCRIPTION_MAX_LENGTH],
+        status=IntegrationStatus.CONNECTED, token={"key": key},
+        authorized_at=utcnow(), token_refreshed_at=utcnow(),
+    )
+    db.session.add(integration)
+    db.session.flush()
+    record(actor, "integration_created", integration, system=system)
+    record(actor, "integration_authorized", integration, clients=len(companies))
+    db.session.commit()
+    return integration, len(companies)
+
+
+def replace_key(integration: Integration, key: str, *, actor: Actor) -> int:
+    """Connect an integration again with a new key, checked first (an error changes nothing);
+    clients, which are active, and synced data are kept. Returns how many clients it reaches."""
+    from app.integrations import systems
+
+    companies = systems.get(integration.system).check_key(key)
+    integration.token = {"key": key}
+    integration.token_refreshed_at = integration.authorized_at = utcnow()
+    integration.status = IntegrationStatus.CONNECTED
+    integration.status_message = None
+    record(actor, "integration_authorized", integration, clients=len(companies))
+    db.session.commit()
+    return len(companies)
+
+
+def mark_connection_lost(integration: Integration, message: str, *, actor: Actor) -> None:
+    """The system no longer accepts the integration's grant or key: it must be reconnected;
+    clients and data are kept, the dead credential is forgotten."""
+    integration.status = IntegrationStatus.REAUTHORIZATION_REQUIRED
+    integration.status_message = message
+    integration.token = None
+    record(actor, "integration_authorization_lost", integration, message=message)
+    db.session.commit()

@@ -28,10 +28,11 @@ from app.audit.operations import Actor
 from app.auth.access import customer_required, own_or_404
 from app.db_types import utcnow
 from app.extensions import db
-from app.integrations import oauth, operations
+from app.integrations import oauth, operations, systems
 from app.integrations.forms import (
     DESCRIPTION_PLACEHOLDER,
     DescriptionForm,
+    KeyForm,
     NewIntegrationForm,
 )
 from app.integrations.models import Client, Integration, IntegrationStatus
@@ -48,6 +49,8 @@ from app.jobs.queries import queue_positions
 from app.orgnr import normalize_orgnr
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrasjoner")
+# Pages word themselves by the integration's system: accounting_system(integration.system).label
+bp.add_app_template_global(systems.get, "accounting_system")
 
 PAGE_SIZE = 100
 # Warn this many days before an unused grant runs out.
@@ -102,17 +105,69 @@ def index():
 def new():
     form = NewIntegrationForm()
     if form.validate_on_submit():
-        integration, _reused = operations.start_integration(
-            current_user.customer_id,
-            system=form.system.data,
-            description=form.description.data or "",
-            actor=Actor.current(),
-        )
-        return _redirect_to_visma(integration)
+        if systems.get(form.system.data).connect == systems.Connect.KEY:
+            connected = _connect_with_key(form)
+            if connected is not None:
+                return connected
+        else:
+            integration, _reused = operations.start_integration(
+                current_user.customer_id,
+                system=form.system.data,
+                description=form.description.data or "",
+                actor=Actor.current(),
+            )
+            return _redirect_to_visma(integration)
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "integrations/new.html", form=form, placeholder=DESCRIPTION_PLACEHOLDER
+        "integrations/new.html", form=form, placeholder=DESCRIPTION_PLACEHOLDER,
+        systems=systems.registered(),
     ), status
+
+
+def _connect_with_key(form: NewIntegrationForm):
+    """Check the pasted key with the system before anything is stored; a refused key becomes
+    the form's error (the system's own words included), and nothing is created."""
+    system = systems.get(form.system.data)
+    try:
+        integration, found = operations.connect_with_key(
+            current_user.customer_id, system=system.name, key=form.key.data,
+            description=form.description.data or "", actor=Actor.current())
+    except system.errors as exc:
+        db.session.rollback()
+        current_app.logger.info("A %s key was refused: %r", system.name, exc)
+        form.key.errors.append(getattr(exc, "user_message", str(exc)))
+        return None
+    return _after_key(integration, found, f"{system.label} er koblet til")
+
+
+def _after_key(integration: Integration, found: int, said: str):
+    operations.request_run(RunKind.REFRESH_CLIENTS, integration=integration, actor=Actor.current())
+    flash(f"{said}: nøkkelen gir tilgang til {found} {'klient' if found == 1 else 'klienter'}. "
+          "Klientlisten hentes nå – klientene dukker opp her om et øyeblikk.", "success")
+    return redirect(url_for(".show", integration_id=integration.id))
+
+
+@bp.post("/<int:integration_id>/nokkel")
+@customer_required
+def replace_key(integration_id: int):
+    """Endre system for a key system: paste a new key (checked first; an error changes nothing)."""
+    integration = own_or_404(Integration, integration_id)
+    system = systems.get(integration.system)
+    form = KeyForm()
+    if system.connect != systems.Connect.KEY:
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            found = operations.replace_key(integration, form.key.data, actor=Actor.current())
+        except system.errors as exc:
+            db.session.rollback()
+            form.key.errors.append(getattr(exc, "user_message", str(exc)))
+        else:
+            return _after_key(integration, found, "Ny nøkkel er lagret")
+    return render_template(
+        "integrations/edit.html", integration=integration, form=DescriptionForm(obj=integration),
+        key_form=form, system=system, placeholder=DESCRIPTION_PLACEHOLDER,
+    ), 400
 
 
 @bp.get("/hjelp", endpoint="help")
@@ -127,8 +182,11 @@ def help_page():
 @bp.post("/<int:integration_id>/koble-til")
 @customer_required
 def connect(integration_id: int):
-    """Start (or restart) the Visma login for this integration; clients are kept."""
+    """Start (or restart) the Visma login for this integration; clients are kept. A system
+    connected by a key is reconnected by pasting a new one under «Endre system»."""
     integration = own_or_404(Integration, integration_id)
+    if systems.get(integration.system).connect == systems.Connect.KEY:
+        return redirect(url_for(".edit", integration_id=integration.id, _anchor="nokkel"))
     return _redirect_to_visma(integration)
 
 
@@ -272,7 +330,8 @@ def edit(integration_id: int):
     status_code = 400 if request.method == "POST" else 200
     return render_template(
         "integrations/edit.html", integration=integration, form=form,
-        placeholder=DESCRIPTION_PLACEHOLDER,
+        placeholder=DESCRIPTION_PLACEHOLDER, key_form=KeyForm(formdata=None),
+        system=systems.get(integration.system),
     ), status_code
 
 
@@ -334,8 +393,8 @@ def delete(integration_id: int):
     integration = own_or_404(Integration, integration_id)
     if request.method == "GET":
         total = _counts(integration.id).total
-        text = (f"Tilgangen hos Visma.net trekkes tilbake, og integrasjonen, alle {total} "
-                "klienter og all regnskapsdata Sticos har hentet for dem slettes. "
+        text = (f"Tilgangen hos {integration.system_label} trekkes tilbake, og integrasjonen, "
+                f"alle {total} klienter og all regnskapsdata Sticos har hentet for dem slettes. "
                 "Dette kan ikke angres.")
         if integration.authorized_at is None and not total:
             text = ("Integrasjonen ble aldri koblet til Visma.net og har ingen klienter eller "
@@ -348,9 +407,11 @@ def delete(integration_id: int):
             button="Slett system",
         )
     label = str(integration.system_label)
+    access = (f"tilgangen hos {label} er trukket tilbake"
+              if systems.get(integration.system).connect == systems.Connect.OAUTH
+              else f"nøkkelen er slettet hos Sticos (slett den også i {label})")
     operations.delete_integration(integration, actor=Actor.current())
-    flash(f"Slett system: {label} er slettet, og tilgangen hos Visma.net er trukket tilbake.",
-          "success")
+    flash(f"Slett system: {label} er slettet, og {access}.", "success")
     return redirect(url_for(".index"))
 
 
@@ -385,13 +446,14 @@ def activate(integration_id: int, client_id: int):
     integration, client = _own_client(integration_id, client_id)
     result = operations.activate_clients([client.id], actor=Actor.current())
     if result.done and result.needs_reconnect:
-        flash(f"{client.name}: aktivert. Synkroniseringen starter når Visma.net er koblet til "
-              "på nytt.", "warning")
+        flash(f"{client.name}: aktivert. Synkroniseringen starter når "
+              f"{integration.system_label} er koblet til på nytt.", "warning")
     elif result.done:
         flash(f"{client.name}: aktivert – full synkronisering er lagt i kø.", "success")
     elif result.unreachable:
         flash(f"{client.name}: kan ikke aktiveres fordi Sticos ikke lenger når klienten i "
-              "Visma.net. Gi tillatelse i Visma App Store og oppdater klientlisten.", "error")
+              f"{integration.system_label}. {systems.get(integration.system).access_hint} og "
+              "oppdater klientlisten.", "error")
     else:
         flash(f"{client.name}: var allerede aktiv.", "info")
     return _back(integration, client)
@@ -453,7 +515,8 @@ def delete_old_accounts(integration_id: int, client_id: int):
         _flash_refused(label, client, exc)
         return _back(integration, client)
     if preview.status in (RunStatus.FAILED, RunStatus.CANCELLED):
-        flash(f"{label} ({client.name}): kunne ikke lese kontoplanen i Visma.net akkurat nå: "
+        flash(f"{label} ({client.name}): kunne ikke lese kontoplanen i {integration.system_label} "
+              "akkurat nå: "
               f"{preview.error_message}", "error")
         return _back(integration, client)
     return render_template(

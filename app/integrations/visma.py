@@ -44,3 +44,26 @@ def visma_client(app: Flask | None = None) -> VismaClient:
             if client is None:
                 client = app.extensions[EXTENSION_KEY] = build_visma_client(app.config)
     return client
+
+
+def list_clients(integration) -> list:
+    """The tenants the integration's grant reaches (the registry's client list for Visma.net)."""
+    from app.integrations import tokens
+    from app.integrations.systems import SourceClient
+    from app.visma.errors import TokenExpired
+
+    visma = visma_client()
+    try:
+        tenants = visma.discover_tenants(tokens.interactive_token(integration.id))
+    except TokenExpired:  # the access token was refused early: refresh once and try again
+        tenants = visma.discover_tenants(
+            tokens.interactive_token(integration.id, force_refresh=True))
+    return [SourceClient(t.tenant_id, t.name, t.corporate_id, t.access_withdrawn, t.message)
+            for t in tenants]
+
+
+def ensure_connection(integration) -> None:
+    """Refresh the grant if it is due (AuthorizationLost when it is gone)."""
+    from app.integrations import tokens
+
+    tokens.interactive_token(integration.id)

@@ -344,7 +344,11 @@ class ClientSync:
 
     def write_organization(self) -> dict:
         record = self.api.organization(corporate_id=self.orgnr, name=self.name)
-        values = mapping.organization_values(record)
+        self.store_organization(mapping.organization_values(record))
+        return record
+
+    def store_organization(self, values: dict) -> None:
+        """The client's one Organization row, overwritten (``changed_at`` only on a change)."""
         row = db.session.scalar(select(Organization).where(Organization.client_id == self.client_id))
         if row is None:
             row = Organization(client_id=self.client_id, changed_at=self.now, **values)
@@ -355,7 +359,6 @@ class ClientSync:
             row.changed_at = self.now
         db.session.commit()
         self._report("Henter firmaopplysninger", organization=1)
-        return record
 
     # -- run kinds --------------------------------------------------------------------------
 

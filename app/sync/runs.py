@@ -21,7 +21,7 @@ from app.accounting.models import Account, DatasetState, GLBalance, JournalLine
 from app.audit.operations import Actor, record
 from app.db_types import utcnow
 from app.extensions import db
-from app.integrations import schedule, tokens
+from app.integrations import operations, schedule, systems, tokens
 from app.integrations.models import Client, Integration, IntegrationStatus, SyncResult
 from app.integrations.operations import record_test_send
 from app.integrations.visma import visma_client
@@ -29,6 +29,7 @@ from app.jobs.models import RunKind, RunStatus, SyncRun
 from app.jobs.runtime import Outcome, Progress, RunFailed
 from app.orgnr import is_valid_orgnr, normalize_orgnr
 from app.sync import checks
+from app.sync import tripletex as tripletex_sync
 from app.sync.engine import ClientSync
 from app.visma.errors import (
     AmbiguousOrganization,
@@ -39,17 +40,11 @@ from app.visma.errors import (
     MalformedResponse,
     Throttled,
     TokenExpired,
-    VismaError,
     VismaUnavailable,
 )
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system("sync")
-
-UNREACHABLE_GONE = (
-    "Selskapet er ikke lenger tilgjengelig gjennom denne tilkoblingen i Visma.net "
-    "(tillatelsen kan være trukket tilbake i Visma App Store, eller brukeren har mistet tilgang)."
-)
 
 
 # -- the entry point -------------------------------------------------------------------------
@@ -67,13 +62,16 @@ def execute_run(run_id: int, progress: Progress) -> Outcome:
     client = db.session.get(Client, run.client_id) if run.client_id else None
     try:
         return handler(run, integration, client, progress)
-    except VismaError as exc:
+    except systems.SOURCE_ERRORS as exc:
         db.session.rollback()
         raise _failed(exc, run, integration, client) from exc
 
 
-def _failed(exc: VismaError, run: SyncRun, integration: Integration, client: Client | None):
-    """Apply the domain effects of a Visma failure and return the RunFailed to raise."""
+def _failed(exc: Exception, run: SyncRun, integration: Integration, client: Client | None):
+    """Apply the domain effects of a source system's failure; return the RunFailed to raise."""
+    system = systems.get(integration.system)
+    if system.failure is not None:
+        return _system_failed(system.failure(exc), run, integration, client)
     said = f" Visma.net svarte: «{exc.message}»" if exc.message else ""
     if isinstance(exc, AuthorizationLost):
         message = (
@@ -121,6 +119,22 @@ def _failed(exc: VismaError, run: SyncRun, integration: Integration, client: Cli
     return RunFailed(message, retryable=retryable)
 
 
+def _system_failed(failure: systems.Failure, run: SyncRun, integration: Integration,
+                   client: Client | None) -> RunFailed:
+    """A registered system's Failure applied: the integration or client state it names."""
+    if failure.effect == systems.Effect.CONNECTION_LOST:
+        if integration.status != IntegrationStatus.REAUTHORIZATION_REQUIRED:
+            operations.mark_connection_lost(integration, failure.message, actor=SYSTEM)
+    elif failure.effect == systems.Effect.CLIENT_UNREACHABLE and client is not None:
+        schedule.mark_unreachable(client, failure.message, actor=SYSTEM)
+    if client is not None and run.kind in (RunKind.INCREMENTAL_SYNC, RunKind.FULL_SYNC):
+        client.last_sync_at = utcnow()
+        client.last_sync_result = SyncResult.FAILED
+        client.last_sync_message = failure.message
+    db.session.commit()
+    return RunFailed(failure.message, retryable=failure.retryable)
+
+
 # -- guards ----------------------------------------------------------------------------------
 
 
@@ -150,14 +164,18 @@ def _require_connection(integration: Integration) -> None:
     """The user's grant must still be good: refresh it if due (AuthorizationLost otherwise)."""
     if integration.status != IntegrationStatus.CONNECTED:
         raise RunFailed(
-            "Integrasjonen er ikke tilkoblet Visma.net; trykk «Koble til på nytt».",
+            f"Integrasjonen er ikke tilkoblet {integration.system_label}; trykk «Koble til på "
+            "nytt».",
             retryable=False,
         )
-    tokens.interactive_token(integration.id)
+    systems.get(integration.system).ensure_connection(integration)
 
 
 def _engine(client: Client, progress: Progress, *, now) -> ClientSync:
     seconds = current_app.config.get("SYNC_LOOKBACK_SECONDS", 60)
+    if client.integration.system == tripletex_sync.SYSTEM:
+        return tripletex_sync.engine(client, progress, now=now,
+                                     lookback=timedelta(seconds=seconds))
     return ClientSync(
         client.id,
         visma_client().tenant_api(client.external_id),
@@ -177,40 +195,37 @@ def refresh_clients(
 ) -> Outcome:
     """Oppdater klientliste: new companies arrive inactive and flagged new; vanished ones are
     kept and marked unreachable; names and orgnrs updated; an invalid orgnr kept and flagged."""
-    progress.update("Henter klientlisten fra Visma.net")
+    system = systems.get(integration.system)
+    progress.update(f"Henter klientlisten fra {system.label}")
     _require_connection(integration)
-    visma = visma_client()
-    token = tokens.interactive_token(integration.id)
-    try:
-        tenants = visma.discover_tenants(token)
-    except TokenExpired:  # the access token was refused early: refresh once and try again
-        tenants = visma.discover_tenants(tokens.interactive_token(integration.id, force_refresh=True))
+    tenants = system.list_clients(integration)
     now = utcnow()
     existing = {c.external_id: c for c in integration.clients}
     new = updated = unreachable = invalid = 0
     for tenant in tenants:
-        orgnr = normalize_orgnr(tenant.corporate_id) or None
-        found = existing.pop(tenant.tenant_id, None)
+        orgnr = normalize_orgnr(tenant.orgnr) or None
+        found = existing.pop(tenant.external_id, None)
         if found is None:
-            found = Client(integration=integration, external_id=tenant.tenant_id, active=False,
+            found = Client(integration=integration, external_id=tenant.external_id, active=False,
                            is_new=True, first_seen_at=now, reachable=True)
             db.session.add(found)
             new += 1
         elif found.name != tenant.name or found.orgnr != orgnr:
             updated += 1
-        found.name = tenant.name[:300] or found.name or tenant.tenant_id
+        found.name = tenant.name[:300] or found.name or tenant.external_id
         found.orgnr = orgnr
         found.orgnr_valid = is_valid_orgnr(orgnr)
         invalid += 0 if found.orgnr_valid else 1
         found.last_seen_at = now
         if tenant.access_withdrawn:
-            schedule.mark_unreachable(found, tenant.message or UNREACHABLE_GONE, actor=SYSTEM)
+            schedule.mark_unreachable(found, tenant.message or system.unreachable_message,
+                                      actor=SYSTEM)
             unreachable += 1
         else:
             schedule.mark_reachable(found)
     for gone in existing.values():
         if gone.reachable:
-            schedule.mark_unreachable(gone, UNREACHABLE_GONE, actor=SYSTEM)
+            schedule.mark_unreachable(gone, system.unreachable_message, actor=SYSTEM)
         unreachable += 1
     integration.clients_refreshed_at = now
     record(SYSTEM, "clients_refreshed", integration, found=len(tenants), new=new,
@@ -314,10 +329,12 @@ def test_data(run, integration, client, progress) -> Outcome:
 
 def _stale_accounts(client: Client) -> list[Account]:
     """Stored accounts (visible copy, tombstones included) the source no longer has."""
-    api = visma_client().tenant_api(client.external_id)
-    source = {
-        str(r.get("accountCD", "")).strip() for page in api.stream("accounts").pages() for r in page
-    }
+    if client.integration.system == tripletex_sync.SYSTEM:
+        source = tripletex_sync.account_numbers(client)
+    else:
+        api = visma_client().tenant_api(client.external_id)
+        source = {str(r.get("accountCD", "")).strip()
+                  for page in api.stream("accounts").pages() for r in page}
     generation = store.current_generation(client.id, "accounts")
     rows = db.session.scalars(
         select(Account).where(Account.client_id == client.id, Account.generation == generation)
@@ -365,7 +382,7 @@ def preview_old_accounts(run, integration, client, progress) -> Outcome:
     for a person to confirm (a web request never reads Visma.net itself)."""
     client = _require_client(run, client)
     _require_connection(integration)
-    progress.update("Sammenligner kontoplanen med Visma.net")
+    progress.update(f"Sammenligner kontoplanen med {integration.system_label}")
     accounts = _preview(client)
     progress.update("Ferdig", done=1, total=1)
     message = (f"{len(accounts)} gamle kontoer funnet." if accounts
@@ -378,7 +395,7 @@ def delete_old_accounts(run, integration, client, progress) -> Outcome:
     Only those a person confirmed from a preview (``params["account_ids"]``), only those the
     source still lacks, and only for an active client: without confirmed ids nothing goes."""
     client = _require_client(run, client)
-    progress.update("Sammenligner kontoplanen med Visma.net")
+    progress.update(f"Sammenligner kontoplanen med {integration.system_label}")
     confirmed = {int(i) for i in (run.params or {}).get("account_ids") or []}
     stale = [a for a in _stale_accounts(client) if a.id in confirmed] if confirmed else []
     numbers = sorted({a.account_number for a in stale})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,10 +143,7 @@ class LiveApp:
 def live_app(tmp_path, simulator):
     """The app on a fresh SQLite file (demo seeded, talking to the simulator) served over HTTP
     in a background thread, with an in-process worker draining the run queue."""
-    from werkzeug.serving import make_server
-
     from app import create_app
-    from app.demo.seed import seed_demo
     from config import TestConfig
 
     app = create_app(
@@ -159,6 +157,18 @@ def live_app(tmp_path, simulator):
         WORKER_THREADS=2,
         WORKER_POLL_SECONDS=0.3,
     )
+    with serve_live(app, simulator) as live:
+        yield live
+
+
+@contextmanager
+def serve_live(app, simulator):
+    """The app (demo seeded) served over HTTP in a background thread, with an in-process worker
+    draining the run queue; a LiveApp while the block runs."""
+    from werkzeug.serving import make_server
+
+    from app.demo.seed import seed_demo
+
     with app.app_context():
         seed_demo()
     server = make_server("127.0.0.1", 0, app, threaded=True)

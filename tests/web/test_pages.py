@@ -68,8 +68,9 @@ def test_new_integration_form_has_seed_labels(logged_in):
     assert re.search(r'<button[^>]*type="submit"[^>]*>Opprett</button>', html)
     assert ">Avbryt</a>" in html
     assert "Gå til hjelp og informasjon" in text
-    # Only systems that really work are offered.
-    assert html.count('type="radio"') == 1
+    # The registered systems, each one that really works.
+    assert re.findall(r'type="radio" value="([a-z_]+)"', html) == ["visma_net", "tripletex"]
+    assert "Regnskapskontorets brukernøkkel" in text
 
 
 def test_help_page_has_app_store_and_admin_instructions(logged_in):

@@ -1,7 +1,7 @@
 """64-bit source ids (Tripletex)
 
 Revision ID: de1c2c5073a3
-Revises: f71793f23afc
+Revises: 0e78ab5f5ddb
 Create Date: 2026-12-02 07:32:06.820348
 
 """
@@ -13,7 +13,7 @@ import app.db_types
 
 # revision identifiers, used by Alembic.
 revision = 'de1c2c5073a3'
-down_revision = 'f71793f23afc'
+down_revision = '0e78ab5f5ddb'
 branch_labels = None
 depends_on = None
 

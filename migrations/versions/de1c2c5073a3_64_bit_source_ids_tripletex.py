@@ -1,7 +1,7 @@
 """64-bit source ids (Tripletex)
 
 Revision ID: de1c2c5073a3
-Revises: 0e78ab5f5ddb
+Revises: 3f6a0d2c8b17
 Create Date: 2026-12-02 07:32:06.820348
 
 """
@@ -13,7 +13,7 @@ import app.db_types
 
 # revision identifiers, used by Alembic.
 revision = 'de1c2c5073a3'
-down_revision = '0e78ab5f5ddb'
+down_revision = '3f6a0d2c8b17'
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@ with (`resources.ENDPOINTS`), so documented and accepted parameters cannot drift
 Response schemas are written here to match `resources.py`; tests validate real responses."""
 
 from app.api import resources
-from app.api.params import MAX_LIMIT
+from app.api.params import MAX_INT, MAX_LIMIT
 from app.integrations.models import System
 
 DATETIME = {"type": ["string", "null"], "format": "date-time"}
@@ -141,7 +141,7 @@ CLIENT_ID = {
     "in": "path",
     "required": True,
     "description": "The client's id (from /clients).",
-    "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
 }
 
 

@@ -18,6 +18,12 @@ MAX_LIMIT = 5000
 DEFAULT_LIMIT = 500
 PERIOD_RE = re.compile(r"^[0-9]{4}(0[1-9]|1[0-9])$")
 PERIOD_PATTERN = "^[0-9]{4}(0[1-9]|1[0-9])$"
+# Ids and years are 32-bit columns (PostgreSQL INTEGER): a larger value can match nothing.
+MAX_INT = 2**31 - 1
+# No control characters in free text: PostgreSQL refuses NUL in a string, and no stored value
+# holds a tab or newline.
+NO_CONTROL_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class Param:
             schema = {
                 "type": "integer",
                 "minimum": self.minimum if self.minimum is not None else 1,
-                "maximum": 2**63 - 1,
+                "maximum": MAX_INT,
             }
         elif self.kind == "limit":
             schema = {
@@ -55,7 +61,11 @@ class Param:
         elif self.kind == "cursor":
             schema = {"type": "string", "maxLength": 500}
         else:
-            schema = {"type": "string", "maxLength": self.max_length}
+            schema = {
+                "type": "string",
+                "maxLength": self.max_length,
+                "pattern": NO_CONTROL_PATTERN,
+            }
         return schema | self.schema_extra
 
     def openapi(self) -> dict:
@@ -69,11 +79,11 @@ class Param:
 
     def parse(self, raw: str) -> Any:
         if self.kind in ("integer", "limit"):
-            if not re.fullmatch(r"[+]?[0-9]{1,19}", raw.strip()):
+            if not re.fullmatch(r"[+]?[0-9]{1,10}", raw.strip()):
                 raise _bad(self.name, f"'{self.name}' must be a whole number.")
             value = int(raw)
             low = 1 if self.kind == "limit" else (self.minimum if self.minimum is not None else 1)
-            high = (self.maximum or MAX_LIMIT) if self.kind == "limit" else 2**63 - 1
+            high = (self.maximum or MAX_LIMIT) if self.kind == "limit" else MAX_INT
             if not low <= value <= high:
                 raise _bad(self.name, f"'{self.name}' must be between {low} and {high}.")
             return value
@@ -99,6 +109,8 @@ class Param:
             return raw.strip()
         if len(raw) > (500 if self.kind == "cursor" else self.max_length):
             raise _bad(self.name, f"'{self.name}' is too long.")
+        if CONTROL_RE.search(raw):
+            raise _bad(self.name, f"'{self.name}' must not contain control characters.")
         return raw
 
 
@@ -182,7 +194,7 @@ def decode_cursor(cursor: str, fingerprint: str, types: list[type]) -> list:
             and isinstance(position, list)
             and len(position) == len(types)
             and all(type(value) is kind for value, kind in zip(position, types, strict=True))
-            and all(abs(value) < 2**63 for value in position if isinstance(value, int))
+            and all(abs(value) <= MAX_INT for value in position if isinstance(value, int))
         )
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         valid = False

@@ -5,7 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.api import resources
 from app.api.operations import find_active_key
-from app.api.params import parse_args
+from app.api.params import MAX_INT, parse_args
 from app.api.problems import ApiProblem, from_problem, problem_response
 from app.api.ratelimit import hit
 from app.extensions import csrf, db
@@ -95,7 +95,7 @@ def openapi():
 
 
 def _flask_rule(path: str) -> str:
-    return path.replace("{client_id}", "<int(max=9223372036854775807):client_id>")
+    return path.replace("{client_id}", f"<int(max={MAX_INT}):client_id>")
 
 
 def _view(endpoint: resources.Endpoint):

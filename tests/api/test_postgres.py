@@ -45,3 +45,39 @@ def test_paging_etag_and_changed_since_on_postgres(app, api, world):
 @pytest.mark.slow
 def test_walk_while_syncs_write_on_postgres(app, api, world):
     walk_while_syncs_write(app, api, world.client_a1, LINES)
+
+
+HOSTILE_QUERIES = [
+    "/api/v1/clients?orgnr=%00",
+    "/api/v1/clients?orgnr=97476%0a0673",
+    "/api/v1/clients?customer=2147483648",
+    "/api/v1/clients/{client}/balances?account=%00",
+    "/api/v1/clients/{client}/periods?year=2147483648",
+    "/api/v1/clients/{client}/journal-batches?module=G%09L",
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE_QUERIES)
+def test_out_of_range_and_control_characters_are_a_400_on_postgres(api, world, path):
+    response = api.get(path.format(client=world.client_a1))
+    assert response.status_code == 400, response.text
+    assert response.content_type == "application/problem+json"
+    assert response.get_json()["invalid_params"][0]["name"] in path
+
+
+def test_an_id_beyond_32_bits_is_not_found_on_postgres(api):
+    response = api.get("/api/v1/clients/2147483648")
+    assert response.status_code == 404
+    assert response.content_type == "application/problem+json"
+
+
+def test_the_document_bounds_ids_and_strings_like_the_columns(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    parameters = [
+        p for item in document["paths"].values() for p in item["get"]["parameters"]
+    ]
+    integers = [p for p in parameters if p["schema"]["type"] == "integer" and p["name"] != "limit"]
+    assert integers and all(p["schema"]["maximum"] == 2**31 - 1 for p in integers)
+    strings = [p for p in parameters if p["schema"]["type"] == "string" and "format" not in p["schema"]
+               and p["name"] not in ("cursor", "from_period", "to_period")]
+    assert strings and all("u0000" in p["schema"]["pattern"] for p in strings)

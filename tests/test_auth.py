@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import select
 
 from app.auth.models import User
@@ -67,14 +68,30 @@ def test_form_without_csrf_token_is_refused(client, demo):
     assert "Skjemaet var utløpt eller ugyldig" in response.text
 
 
-def test_open_redirect_after_login_is_ignored(client, demo):
+@pytest.mark.parametrize(
+    "next_param",
+    ["//evil.example/", "/%09/evil.example", "/%0a/x", "/%5C/evil.example", "https://evil.example/",
+     "///evil.example", "/%0d%0aSet-Cookie:x=1", "javascript:alert(1)", "%2F%2Fevil.example"],
+)
+def test_login_never_redirects_off_site_nor_fails_on_a_hostile_next(client, demo, next_param):
     page = client.get("/logg-inn")
     response = client.post(
-        "/logg-inn?next=//evil.example/",
+        f"/logg-inn?next={next_param}",
         data={"email": "kunde@regnskap.test", "password": "kunde-demo",
               "csrf_token": csrf_token_from(page.text)},
     )
-    assert "evil.example" not in response.headers["Location"]
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_login_follows_a_next_path_on_this_site(client, demo):
+    page = client.get("/logg-inn")
+    response = client.post(
+        "/logg-inn?next=/integrasjoner/ny%3Fsystem%3Dvisma",
+        data={"email": "kunde@regnskap.test", "password": "kunde-demo",
+              "csrf_token": csrf_token_from(page.text)},
+    )
+    assert response.headers["Location"] == "/integrasjoner/ny?system=visma"
 
 
 def test_session_cookie_is_httponly_and_lax(auth):

@@ -7,6 +7,7 @@ from app.auth.forms import ChangePasswordForm, LoginForm
 from app.auth.login import clear_failed_logins, record_failed_login, seconds_until_allowed
 from app.auth.models import User
 from app.auth.operations import UserError, replace_password
+from app.auth.redirects import safe_next_path
 from app.db_types import utcnow
 from app.extensions import db
 
@@ -58,7 +59,7 @@ def login():
             clear_failed_logins(email)
             record(Actor.current(), "login", user)
             db.session.commit()
-            return redirect(_safe_next() or home_url_for(user))
+            return redirect(safe_next_path(request.args.get("next")) or home_url_for(user))
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status
@@ -88,11 +89,3 @@ def logout():
     logout_user()
     flash("Du er logget ut.", "info")
     return redirect(url_for("auth.login"))
-
-
-def _safe_next() -> str | None:
-    target = request.args.get("next", "")
-    # Only same-site paths: "//evil.example" and "https://…" would be open redirects.
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None

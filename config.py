@@ -148,8 +148,31 @@ class TestConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 
+# Secrets that are public because they are in this repository (tests, the demo, the
+# simulator's demo app): production refuses each of them.
+PUBLIC_SECRETS = {
+    TestConfig.SECRET_KEY,
+    TestConfig.TOKEN_ENCRYPTION_KEY,
+    TestConfig.VISMA_CLIENT_SECRET,  # also the simulator's DEMO_CLIENT_SECRET
+}
+MIN_SECRET_KEY_LENGTH = 32
+MIN_DISTINCT_CHARACTERS = 12
+
+
+def _weak_secret_reason(value: str) -> str | None:
+    """Why a SECRET_KEY is guessable, or None. Random keys of 32+ characters never trip this."""
+    if len(value) < MIN_SECRET_KEY_LENGTH:
+        return f"too short: use at least {MIN_SECRET_KEY_LENGTH} random characters"
+    if len(set(value)) < MIN_DISTINCT_CHARACTERS:
+        return "too few different characters"
+    for period in range(1, len(value) // 2 + 1):
+        if value == (value[:period] * (len(value) // period + 1))[: len(value)]:
+            return f"a repeated pattern ({value[:period]!r}…)"
+    return None
+
+
 class ProductionConfig(Config):
-    """Refuses to start without real secrets, and names the missing one."""
+    """Refuses to start without real secrets, and names the missing or public one."""
 
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
@@ -171,8 +194,18 @@ class ProductionConfig(Config):
             if not config.get(key):
                 name = cls.ENV_NAMES.get(key, key)
                 raise ConfigError(f"{name} is not set: production needs a real value for it.")
-        if len(config["SECRET_KEY"]) < 32:
-            raise ConfigError("SECRET_KEY is too short: use at least 32 random characters.")
+        for key in ("SECRET_KEY", "VISMA_CLIENT_SECRET"):
+            if config[key] in PUBLIC_SECRETS:
+                raise ConfigError(f"{key} is a test or demo value from the repository: set a real one.")
+        for fernet_key in config["TOKEN_ENCRYPTION_KEY"].split(","):
+            if fernet_key.strip() in PUBLIC_SECRETS:
+                raise ConfigError(
+                    "TOKEN_ENCRYPTION_KEY holds the repository's test key: anyone can decrypt "
+                    "tokens stored with it. Make a new key (see README)."
+                )
+        reason = _weak_secret_reason(config["SECRET_KEY"])
+        if reason:
+            raise ConfigError(f"SECRET_KEY is not random enough: {reason}.")
 
 
 CONFIGS = {"development": Config, "production": ProductionConfig, "test": TestConfig}

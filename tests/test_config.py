@@ -1,9 +1,18 @@
+import os
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from app import create_app
+from app.visma.simulator.state import DEMO_CLIENT_SECRET
 from config import Config, ConfigError, ProductionConfig, TestConfig
+
+RANDOM_SECRET_KEY = secrets.token_urlsafe(48)
+RANDOM_FERNET_KEY = Fernet.generate_key().decode()
 
 
 class BareProduction(ProductionConfig):
@@ -15,6 +24,15 @@ class BareProduction(ProductionConfig):
     TRIPLETEX_CONSUMER_TOKEN = None
 
 
+class Complete(BareProduction):
+    SECRET_KEY = RANDOM_SECRET_KEY
+    TOKEN_ENCRYPTION_KEY = RANDOM_FERNET_KEY
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    VISMA_CLIENT_ID = "sticos"
+    VISMA_CLIENT_SECRET = "a-real-secret-from-visma"
+    TRIPLETEX_CONSUMER_TOKEN = "a-real-consumer-token"
+
+
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
         create_app(BareProduction, instance_path=str(tmp_path))
@@ -22,8 +40,8 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 def test_production_names_each_missing_secret(tmp_path):
     class NoDatabase(BareProduction):
-        SECRET_KEY = "x" * 40
-        TOKEN_ENCRYPTION_KEY = TestConfig.TOKEN_ENCRYPTION_KEY
+        SECRET_KEY = RANDOM_SECRET_KEY
+        TOKEN_ENCRYPTION_KEY = RANDOM_FERNET_KEY
 
     with pytest.raises(ConfigError, match="DATABASE_URL is not set"):
         create_app(NoDatabase, instance_path=str(tmp_path))
@@ -43,16 +61,42 @@ def test_production_names_each_missing_secret(tmp_path):
 
 
 def test_production_starts_with_every_secret(tmp_path):
-    class Complete(BareProduction):
-        SECRET_KEY = "x" * 40
-        TOKEN_ENCRYPTION_KEY = TestConfig.TOKEN_ENCRYPTION_KEY
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'p.db'}"
-        VISMA_CLIENT_ID = "sticos"
-        VISMA_CLIENT_SECRET = "secret"
-        TRIPLETEX_CONSUMER_TOKEN = "consumer"
-
     app = create_app(Complete, instance_path=str(tmp_path))
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("TOKEN_ENCRYPTION_KEY", TestConfig.TOKEN_ENCRYPTION_KEY, "TOKEN_ENCRYPTION_KEY holds the repository's test key"),
+        ("TOKEN_ENCRYPTION_KEY", f"{RANDOM_FERNET_KEY},{TestConfig.TOKEN_ENCRYPTION_KEY}", "TOKEN_ENCRYPTION_KEY holds"),
+        ("VISMA_CLIENT_SECRET", DEMO_CLIENT_SECRET, "VISMA_CLIENT_SECRET is a test or demo value"),
+        ("SECRET_KEY", TestConfig.SECRET_KEY, "SECRET_KEY is a test or demo value"),
+        ("SECRET_KEY", "x" * 40, "SECRET_KEY is not random enough"),
+        ("SECRET_KEY", "abcdefghijklmnop" * 3, "SECRET_KEY is not random enough: a repeated pattern"),
+        ("SECRET_KEY", "password1234" * 4, "SECRET_KEY is not random enough"),
+        ("SECRET_KEY", "short-but-random-8f3a", "SECRET_KEY is not random enough: too short"),
+    ],
+)
+def test_production_refuses_known_and_guessable_secrets(tmp_path, variable, value, message):
+    with pytest.raises(ConfigError, match=message):
+        create_app(Complete, instance_path=str(tmp_path), **{variable: value})
+
+
+def test_production_refuses_them_from_the_environment_too(tmp_path):
+    environment = {
+        **os.environ, "APP_ENV": "production", "SECRET_KEY": RANDOM_SECRET_KEY,
+        "TOKEN_ENCRYPTION_KEY": TestConfig.TOKEN_ENCRYPTION_KEY,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "VISMA_CLIENT_ID": "sticos",
+        "VISMA_CLIENT_SECRET": "a-real-secret-from-visma",
+        "TRIPLETEX_CONSUMER_TOKEN": "a-real-consumer-token",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
+        env=environment, capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=60,
+    )
+    assert result.returncode != 0
+    assert "TOKEN_ENCRYPTION_KEY holds the repository's test key" in result.stdout + result.stderr
 
 
 def test_an_unusable_encryption_key_is_named(tmp_path):

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
 from app.customers.models import Customer
@@ -29,7 +30,7 @@ def test_token_under_a_rotated_away_key_reads_as_none(app):
     with app.app_context():
         integration = IntegrationFactory(customer__name="Rotert AS", token=TOKEN)
         db.session.commit()
-        app.config["TOKEN_ENCRYPTION_KEY"] = "2ZMsG4Ac2KxbXU9PZoRFeJ-zjKo3Xe7a2EwnsMkRKZ4="
+        app.config["TOKEN_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
         db.session.expire_all()
         assert db.session.get(Integration, integration.id).token is None
 

@@ -60,9 +60,14 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch must still submit
 
-    # Failed-login throttling: this many failures within the window lock the email and the IP.
+    # Failed-login throttling within the window: per (e-mail, IP) pair, and a far higher
+    # ceiling per IP (an office behind one address must not lock its own users out).
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_MAX_FAILURES_PER_IP = _env_int("LOGIN_MAX_FAILURES_PER_IP", 100)
     LOGIN_FAILURE_WINDOW_SECONDS = _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host; 0 trusts none
+    # (a client could otherwise pick its own IP and dodge the login throttle).
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
     # Visma.net (Visma Connect + ERP API). Defaults are the real services.
     VISMA_CONNECT_URL = os.environ.get("VISMA_CONNECT_URL", "https://connect.visma.com")
@@ -126,6 +131,8 @@ class Config:
         """Raise ConfigError for values that would only fail later, deep inside a request."""
         if config["WORKER_THREADS"] < 0:
             raise ConfigError("WORKER_THREADS must be 0 or more.")
+        if config["TRUSTED_PROXIES"] < 0:
+            raise ConfigError("TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies.")
         if not 0 <= config["CLIENT_REFRESH_HOUR"] <= 23:
             raise ConfigError("CLIENT_REFRESH_HOUR must be an hour between 0 and 23.")
 

@@ -17,6 +17,7 @@ def create_app(
     """Build the app. Order matters: config before extensions, extensions before blueprints."""
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     register_config(app, config_class or config_from_environment(), overrides)
+    register_proxies(app)
     register_logging(app)
     register_extensions(app)
     register_jobs(app)
@@ -73,6 +74,15 @@ def register_secrets(app: Flask) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(stored, fh)
+
+
+def register_proxies(app: Flask) -> None:
+    """Trust X-Forwarded-* from exactly the configured number of proxies, and no one else."""
+    count = app.config["TRUSTED_PROXIES"]
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def register_logging(app: Flask) -> None:

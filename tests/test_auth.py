@@ -1,9 +1,12 @@
 import pytest
 from sqlalchemy import select
 
+from app import create_app
 from app.auth.models import User
 from app.customers.models import Customer
+from app.demo.seed import seed_demo
 from app.extensions import db
+from config import TestConfig
 from tests.conftest import csrf_token_from
 from tests.factories import ClientFactory
 
@@ -45,6 +48,55 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(auth, app)
     locked = auth.login()
     assert locked.status_code == 429
     assert "For mange mislykkede forsøk" in locked.text
+
+
+def test_failures_on_made_up_addresses_do_not_lock_out_the_right_user_at_that_address(auth, app):
+    for n in range(app.config["LOGIN_MAX_FAILURES"] + 2):
+        assert auth.login(email=f"gjett{n}@x.test", password="feil").status_code == 401
+    response = auth.login(email="operator@sticos.test", password="sticos-demo")
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/"
+
+
+def test_one_address_spraying_many_accounts_hits_the_ip_ceiling(auth, app, client):
+    app.config["LOGIN_MAX_FAILURES_PER_IP"] = 8
+    for n in range(8):
+        assert auth.login(email=f"gjett{n}@x.test", password="feil").status_code == 401
+    locked = auth.login(email="operator@sticos.test", password="sticos-demo")
+    assert locked.status_code == 429
+    other_address = client.get("/logg-inn", environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    response = client.post(
+        "/logg-inn",
+        data={"email": "operator@sticos.test", "password": "sticos-demo",
+              "csrf_token": csrf_token_from(other_address.text)},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+    )
+    assert response.status_code == 302
+
+
+def _fail_from(client, forwarded_for, email="kunde@regnskap.test"):
+    page = client.get("/logg-inn")
+    return client.post(
+        "/logg-inn",
+        data={"email": email, "password": "feil", "csrf_token": csrf_token_from(page.text)},
+        headers={"X-Forwarded-For": forwarded_for},
+    ).status_code
+
+
+@pytest.mark.parametrize(("trusted_proxies", "locked_out"), [(0, True), (1, False)])
+def test_the_client_address_comes_from_the_trusted_proxy_only(tmp_path, trusted_proxies, locked_out):
+    """Behind one proxy every user arrives from the proxy's address: with TRUSTED_PROXIES=1 the
+    throttle counts the address the proxy saw; with 0 a forged header changes nothing."""
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}",
+                     TRUSTED_PROXIES=trusted_proxies)
+    with app.app_context():
+        db.create_all()
+        seed_demo()
+    client = app.test_client()
+    for n in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert _fail_from(client, f"203.0.113.{n}") == 401
+    assert (_fail_from(client, "203.0.113.99") == 429) is locked_out
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_logout_ends_the_session(auth, client):

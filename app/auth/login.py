@@ -4,7 +4,7 @@ import math
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 
 from app.auth.models import LoginAttempt, User
 from app.db_types import utcnow
@@ -22,19 +22,30 @@ def load_user(user_id: str) -> User | None:
 
 
 def seconds_until_allowed(email: str, ip: str) -> int:
-    """0 when a login may be tried; otherwise how long the email or IP is locked out."""
-    window = timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
-    since = utcnow() - window
-    failures = db.session.execute(
-        select(func.count(), func.min(LoginAttempt.at)).where(
-            LoginAttempt.at >= since,
-            or_(LoginAttempt.email == email, LoginAttempt.ip == ip),
-        )
+    """0 when a login may be tried; otherwise how long until it may.
+
+    Failures count per (e-mail, IP) pair, so guesses at other addresses from a shared office
+    IP never lock out the right user there; a much higher ceiling per IP stops one address from
+    spraying guesses over many accounts.
+    """
+    config = current_app.config
+    window = timedelta(seconds=config["LOGIN_FAILURE_WINDOW_SECONDS"])
+    recent = select(func.count(), func.min(LoginAttempt.at)).where(LoginAttempt.at >= utcnow() - window)
+    pair = db.session.execute(
+        recent.where(LoginAttempt.email == email, LoginAttempt.ip == ip)
     ).one()
-    count, oldest = failures
-    if count < current_app.config["LOGIN_MAX_FAILURES"]:
+    from_ip = db.session.execute(recent.where(LoginAttempt.ip == ip)).one()
+    waits = [
+        oldest + window - utcnow()
+        for (count, oldest), limit in (
+            (pair, config["LOGIN_MAX_FAILURES"]),
+            (from_ip, config["LOGIN_MAX_FAILURES_PER_IP"]),
+        )
+        if count >= limit
+    ]
+    if not waits:
         return 0
-    return max(1, math.ceil((oldest + window - utcnow()).total_seconds()))
+    return max(1, math.ceil(max(waits).total_seconds()))
 
 
 def record_failed_login(email: str, ip: str) -> None:
@@ -42,5 +53,7 @@ def record_failed_login(email: str, ip: str) -> None:
     db.session.commit()
 
 
-def clear_failed_logins(email: str) -> None:
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+def clear_failed_logins(email: str, ip: str) -> None:
+    db.session.execute(
+        delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.ip == ip)
+    )

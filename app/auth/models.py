@@ -52,7 +52,7 @@ class User(UserMixin, db.Model):
 
 
 class LoginAttempt(db.Model):
-    """Failed logins, counted per email and per IP address to throttle guessing."""
+    """Failed logins, counted per (e-mail, IP) pair and per IP address to throttle guessing."""
 
     __tablename__ = "login_attempt"
 

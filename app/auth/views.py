@@ -56,7 +56,7 @@ def login():
         else:
             login_user(user, remember=form.remember.data)
             user.last_login_at = utcnow()
-            clear_failed_logins(email)
+            clear_failed_logins(email, ip)
             record(Actor.current(), "login", user)
             db.session.commit()
             return redirect(safe_next_path(request.args.get("next")) or home_url_for(user))

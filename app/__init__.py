@@ -27,6 +27,7 @@ def create_app(
     register_commands(app)
     register_template_helpers(app)
     register_error_handlers(app)
+    register_security_headers(app)
     return app
 
 
@@ -161,3 +162,9 @@ def register_error_handlers(app: Flask) -> None:
     from app.main import errors
 
     errors.init_app(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from app.main import security_headers
+
+    security_headers.init_app(app)

@@ -3,7 +3,8 @@
 import math
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, session
+from flask_login import user_loaded_from_cookie
 from sqlalchemy import delete, func, select
 
 from app.auth.models import LoginAttempt, User
@@ -17,8 +18,24 @@ login_manager.session_protection = "strong"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_id: str) -> User | None:
+    """The user of a session or remember cookie, if it was issued since the last logout or
+    password change (see User.get_id)."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None  # a cookie from before session versions, or forged
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
+
+
+@user_loaded_from_cookie.connect
+def bind_remembered_session(app, user: User) -> None:
+    """Give a session rebuilt from the remember cookie its identifier, as login_user does:
+    without it "strong" protection finds none on the next request, ends the session and
+    deletes the remember cookie, so "Husk meg" would last one request."""
+    session["_id"] = login_manager._session_identifier_generator()
 
 
 def seconds_until_allowed(email: str, ip: str) -> int:

@@ -27,10 +27,20 @@ class User(UserMixin, db.Model):
     is_active_user: Mapped[bool] = mapped_column(default=True)
     # Set when an operator created the account with a one-time password.
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    # Part of the id in every session and remember cookie: raising it ends them all (logout,
+    # password change), including copies of the cookies.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped["Customer | None"] = relationship(back_populates="users")  # noqa: F821
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Every session and remember cookie issued so far stops working at its next request."""
+        self.session_version = (self.session_version or 1) + 1
 
     @property
     def is_active(self) -> bool:

@@ -72,6 +72,7 @@ def issue_one_time_password(user: User, *, actor: Actor) -> str:
     Returned once for an operator to hand over: there is no mail server to send it."""
     password = new_one_time_password()
     user.set_password(password)
+    user.end_sessions()
     user.must_change_password = True
     record(actor, "user_password_reset", user)
     db.session.commit()
@@ -85,6 +86,7 @@ def replace_password(user: User, new_password: str, *, actor: Actor) -> None:
     if user.check_password(new_password):
         raise UserError("Velg et annet passord enn det du har nå.")
     user.set_password(new_password)
+    user.end_sessions()
     user.must_change_password = False
     record(actor, "user_password_changed", user)
     db.session.commit()

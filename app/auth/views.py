@@ -70,12 +70,14 @@ def login():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        user = current_user._get_current_object()
         try:
-            replace_password(current_user._get_current_object(), form.password.data,
-                             actor=Actor.current())
+            replace_password(user, form.password.data, actor=Actor.current())
         except UserError as exc:
             form.password.errors.append(str(exc))
         else:
+            # Every other session and remember cookie has ended; this one goes on, renewed.
+            login_user(user)
             flash("Passordet er endret.", "success")
             return redirect(home_url_for(current_user))
     return render_template("auth/change_password.html", form=form)
@@ -84,7 +86,9 @@ def change_password():
 @bp.post("/logg-ut")
 @login_required
 def logout():
-    record(Actor.current(), "logout", current_user._get_current_object())
+    user = current_user._get_current_object()
+    record(Actor.current(), "logout", user)
+    user.end_sessions()
     db.session.commit()
     logout_user()
     flash("Du er logget ut.", "info")

@@ -47,6 +47,8 @@ def live_server(app, world):
 def test_screenshots_and_a_bulk_action(app, world, browser, live_server):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    refused = []  # what the Content-Security-Policy blocked: nothing may be
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(f"{live_server}/logg-inn")
     page.fill("input[name=email]", "operator@sticos.test")
     page.fill("input[name=password]", "sticos-demo")
@@ -89,3 +91,4 @@ def test_screenshots_and_a_bulk_action(app, world, browser, live_server):
     page.goto(f"{live_server}/admin/kjoringer/")
     page.screenshot(path=str(SCREENSHOTS / "admin-run-list.png"), full_page=True)
     page.close()
+    assert not refused, "\n".join(refused)

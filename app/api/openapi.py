@@ -134,6 +134,7 @@ ERRORS = {
     "404": _problem("No such resource, or not visible to this key."),
     "429": _problem("Rate limit exceeded; see the Retry-After header."),
     "500": _problem("Unexpected error."),
+    "503": _problem("The database is unreachable for now; retry after Retry-After seconds."),
 }
 
 CLIENT_ID = {

@@ -4,6 +4,8 @@ import json
 
 from flask import Response, request
 
+from app.database import RETRY_AFTER_SECONDS
+
 PROBLEM_TYPE_BASE = "https://erpintegrasjon.sticos.no/problems/"
 
 TITLES = {
@@ -85,6 +87,17 @@ def problem_response(
     if status == 405:
         response.headers.setdefault("Allow", "GET, HEAD")
     return response
+
+
+def database_unavailable_problem() -> Response:
+    """503 while the database cannot be reached: nothing happened, retry later."""
+    return problem_response(
+        503,
+        "The database is unreachable at the moment; nothing was changed. "
+        "Retry after the number of seconds in Retry-After.",
+        type_="database-unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def from_problem(problem: ApiProblem) -> Response:

@@ -6,8 +6,14 @@ from werkzeug.exceptions import HTTPException
 from app.api import resources
 from app.api.operations import find_active_key
 from app.api.params import MAX_INT, parse_args
-from app.api.problems import ApiProblem, from_problem, problem_response
+from app.api.problems import (
+    ApiProblem,
+    database_unavailable_problem,
+    from_problem,
+    problem_response,
+)
 from app.api.ratelimit import hit
+from app.database import outage_log
 from app.extensions import csrf, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -80,6 +86,9 @@ def http_error(error: HTTPException):
 
 @bp.errorhandler(Exception)
 def unexpected_error(error: Exception):
+    if outage_log.failed(error, f"serving {request.method} {request.path}"):
+        db.session.rollback()
+        return database_unavailable_problem()
     current_app.logger.exception("Unexpected error in %s %s", request.method, request.path)
     db.session.rollback()
     return problem_response(500)

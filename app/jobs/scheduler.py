@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy import text
 
+from app.database import is_outage, outage_log
 from app.db_types import utcnow
 from app.extensions import db
 from app.jobs.models import SchedulerJob
@@ -78,28 +79,40 @@ def resolve(reference: str) -> Callable[[], object]:
 
 
 def run_job(app: Flask, job_id: str) -> None:
-    """The one wrapper every periodic job runs in: a fresh app context, pause check, result."""
-    spec = JOBS[job_id]
+    """The one wrapper every periodic job runs in: a fresh app context, pause check, result.
+    While the database is unreachable the job is skipped with no more than the outage's line."""
     with app.app_context():
-        row = db.session.get(SchedulerJob, job_id)
-        if row is not None and row.paused:
-            db.session.rollback()
-            return
         try:
-            result = resolve(spec.func)()
-            status, message = "ok", _summary(result)
+            _run_job(job_id)
         except Exception as exc:
             db.session.rollback()
-            log.exception("Scheduled job %s failed", job_id)
-            status, message = "failed", type(exc).__name__
-        row = db.session.get(SchedulerJob, job_id) or SchedulerJob(id=job_id, name=spec.name)
-        row.last_run_at = utcnow()
-        row.last_status = status
-        row.last_message = message
-        row.run_count = (row.run_count or 0) + 1
-        row.owner = worker_identity("scheduler")
-        db.session.add(row)
-        db.session.commit()
+            if not outage_log.failed(exc, f"running scheduled job {job_id}"):
+                raise
+
+
+def _run_job(job_id: str) -> None:
+    spec = JOBS[job_id]
+    row = db.session.get(SchedulerJob, job_id)
+    if row is not None and row.paused:
+        db.session.rollback()
+        return
+    try:
+        result = resolve(spec.func)()
+        status, message = "ok", _summary(result)
+    except Exception as exc:
+        if is_outage(exc):
+            raise
+        db.session.rollback()
+        log.exception("Scheduled job %s failed", job_id)
+        status, message = "failed", type(exc).__name__
+    row = db.session.get(SchedulerJob, job_id) or SchedulerJob(id=job_id, name=spec.name)
+    row.last_run_at = utcnow()
+    row.last_status = status
+    row.last_message = message
+    row.run_count = (row.run_count or 0) + 1
+    row.owner = worker_identity("scheduler")
+    db.session.add(row)
+    db.session.commit()
 
 
 def _summary(result) -> str | None:
@@ -149,8 +162,9 @@ class SchedulerService:
                     self._check_lock()
                 elif self._try_lock():
                     self._become_leader()
-            except Exception:
-                log.exception("Scheduler leader election failed; retrying")
+            except Exception as exc:
+                if not outage_log.failed(exc, "electing the scheduler"):
+                    log.exception("Scheduler leader election failed; retrying")
                 self._step_down()
             self._stop.wait(retry)
 
@@ -227,6 +241,13 @@ class SchedulerService:
         scheduler = scheduler or self.scheduler
         if scheduler is None:
             return
+        try:
+            self._write_state(scheduler)
+        except Exception as exc:
+            if not outage_log.failed(exc, "saving the scheduler's state"):
+                raise
+
+    def _write_state(self, scheduler: BackgroundScheduler) -> None:
         with self.app.app_context():
             rows = {row.id: row for row in db.session.scalars(db.select(SchedulerJob))}
             for spec in JOBS.values():

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
+from app.database import describe_database_error, outage_log
 from app.extensions import db
 from app.jobs.executor import hooks
 from app.jobs.fencing import fenced
@@ -37,6 +38,10 @@ Executor = Callable[[int, Progress], Outcome]
 UNEXPECTED_ERROR_MESSAGE = (
     "Det oppstod en uventet feil under kjøringen. Feilen er logget hos Sticos. "
     "Prøv igjen senere, eller kontakt Sticos hvis det gjentar seg."
+)
+DATABASE_ERROR_MESSAGE = (
+    "Kjøringen stoppet på en feil i Sticos' database: {problem}. Feilen er logget hos Sticos, "
+    "og kjøringen prøves igjen automatisk."
 )
 
 
@@ -74,8 +79,9 @@ class Heartbeat:
                         # The run's own thread says so, at its next (refused) commit.
                         log.debug("Run %s: lease lost, heartbeat stops", self.claim.run_id)
                         return
-                except Exception:
-                    log.exception("Run %s: heartbeat failed", self.claim.run_id)
+                except Exception as exc:
+                    if not outage_log.failed(exc, "extending a lease"):
+                        log.exception("Run %s: heartbeat failed", self.claim.run_id)
                     db.session.rollback()
 
 
@@ -99,11 +105,16 @@ def execute_claim(claim: Claim, executor: Executor | None = None) -> str | None:
             db.session.rollback()
             log.info("Run %s failed (retryable=%s): %s", claim.run_id, exc.retryable, exc.message)
             return fail_claim(claim, exc.message, retryable=exc.retryable)
-        except Exception:
+        except Exception as exc:
             db.session.rollback()
-            # The traceback goes to the log; the user sees a generic message.
-            log.exception("Run %s failed with an unexpected error", claim.run_id)
-            return fail_claim(claim, UNEXPECTED_ERROR_MESSAGE, retryable=True)
+            problem = describe_database_error(exc)
+            if problem is None:
+                # The traceback goes to the log; the user sees a generic message.
+                log.exception("Run %s failed with an unexpected error", claim.run_id)
+                return fail_claim(claim, UNEXPECTED_ERROR_MESSAGE, retryable=True)
+            if not outage_log.failed(exc, f"running run {claim.run_id}"):
+                log.exception("Run %s stopped on a database error: %s", claim.run_id, problem)
+            return fail_claim(claim, DATABASE_ERROR_MESSAGE.format(problem=problem), retryable=True)
     return complete_claim(claim, outcome)
 
 
@@ -187,8 +198,9 @@ class Worker:
                 try:
                     self._maybe_requeue_expired()
                     claim = claim_next(worker_id)
-                except Exception:
-                    log.exception("Claiming a run failed")
+                except Exception as exc:
+                    if not outage_log.failed(exc, "claiming a run"):
+                        log.exception("Claiming a run failed")
                     db.session.rollback()
                     claim = None
                 if claim is None:
@@ -199,8 +211,9 @@ class Worker:
                         self._current[worker_id] = claim
                     try:
                         execute_claim(claim, self.executor)
-                    except Exception:
-                        log.exception("Finishing run %s failed", claim.run_id)
+                    except Exception as exc:
+                        if not outage_log.failed(exc, f"finishing run {claim.run_id}"):
+                            log.exception("Finishing run %s failed", claim.run_id)
                         db.session.rollback()
                     finally:
                         with self._lock:

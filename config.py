@@ -91,6 +91,10 @@ class Config:
     # Visma Connect app settings: a refresh token dies when unused this long / after this long.
     VISMA_REFRESH_SLIDING_DAYS = _env_int("VISMA_REFRESH_SLIDING_DAYS", 30)
     VISMA_REFRESH_ABSOLUTE_DAYS = _env_int("VISMA_REFRESH_ABSOLUTE_DAYS", 365)
+    # The app's grace period for used one-time refresh tokens (Visma Connect: 5-60 s; 0 = off).
+    # A refresh whose answer was lost is retried only inside it; 0 never presents a refresh
+    # token twice (the integration then asks to be reconnected instead of risking a replay).
+    VISMA_REFRESH_GRACE_SECONDS = _env_int("VISMA_REFRESH_GRACE_SECONDS", 0)
     # Tripletex API v2: our application's consumer token (one for all customers; each customer
     # pastes its own employee key) and the API root (test: https://api-test.tripletex.tech/v2).
     TRIPLETEX_CONSUMER_TOKEN = os.environ.get("TRIPLETEX_CONSUMER_TOKEN")
@@ -131,6 +135,8 @@ class Config:
         """Raise ConfigError for values that would only fail later, deep inside a request."""
         if config["WORKER_THREADS"] < 0:
             raise ConfigError("WORKER_THREADS must be 0 or more.")
+        if not 0 <= config["VISMA_REFRESH_GRACE_SECONDS"] <= 3600:
+            raise ConfigError("VISMA_REFRESH_GRACE_SECONDS must be 0 (no grace) to 3600 seconds.")
         if config["TRUSTED_PROXIES"] < 0:
             raise ConfigError("TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies.")
         if not 0 <= config["CLIENT_REFRESH_HOUR"] <= 23:

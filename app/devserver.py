@@ -131,6 +131,7 @@ def _serve_in_background(wsgi_app, host: str, port: int, system: str, port_varia
 
 
 def use_simulator(app: Flask, sim_url: str) -> None:
+    from app.visma.simulator import SimulatorConfig
     from app.visma.simulator.state import (
         DEMO_CLIENT_ID,
         DEMO_CLIENT_SECRET,
@@ -147,6 +148,8 @@ def use_simulator(app: Flask, sim_url: str) -> None:
         VISMA_SERVICE_CLIENT_ID=DEMO_SERVICE_CLIENT_ID,
         VISMA_SERVICE_CLIENT_SECRET=DEMO_SERVICE_CLIENT_SECRET,
         VISMA_SIMULATOR=True,
+        # The simulator, like our Visma Connect app, accepts a used refresh token for 60 s.
+        VISMA_REFRESH_GRACE_SECONDS=SimulatorConfig.refresh_grace_period,
     )
 
 

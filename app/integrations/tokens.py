@@ -6,6 +6,13 @@ revokes every grant of the user. So a refresh happens under the integration's ro
 the holder re-reads the token (someone else may have refreshed it meanwhile), spends the refresh
 token once, and commits the new token before anybody uses it. A refused refresh turns the
 integration into "reauthorization required" (data kept); it is never retried in a loop.
+
+A refresh whose answer is lost (sent, then a timeout or broken connection) may have rotated the
+token. The time it was first sent is committed with the token (``refresh_unconfirmed_since``);
+the same refresh token is presented again only while Visma Connect's grace period for used
+one-time tokens (``VISMA_REFRESH_GRACE_SECONDS``, the app's setting) certainly still runs, or
+when Visma is known to hand out re-use tokens. Outside it the integration asks to be reconnected
+rather than replay the token, which would make Visma revoke every grant of the user.
 """
 
 from __future__ import annotations
@@ -22,13 +29,20 @@ from app.extensions import db
 from app.integrations.models import Integration, IntegrationStatus
 from app.integrations.visma import visma_client
 from app.jobs.fencing import unfenced
-from app.visma.errors import AuthorizationLost, VismaError
+from app.visma.errors import AuthorizationLost, RefreshOutcomeUnknown, VismaError
 
 log = logging.getLogger(__name__)
 
 # Refresh this long before the access token runs out, so a job never starts with a token
 # that dies during its first calls.
 REFRESH_LEEWAY_SECONDS = 120
+# A re-sent refresh reaches Visma at most this long after we decide to send it (it is the
+# connect timeout of refresh calls); the grace period must still run then.
+RESEND_MARGIN_SECONDS = 2
+LOST_ANSWER_MESSAGE = (
+    "Svaret fra Visma Connect på fornyelsen av tilgangen kom aldri fram, og Visma.net godtar "
+    "ikke at samme fornyelse sendes på nytt nå."
+)
 SYSTEM_ACTOR = Actor.system("visma-token")
 
 
@@ -124,14 +138,9 @@ def _refresh(integration_id: int, *, force_refresh: bool) -> dict:
     if not _expired(token) and not force_refresh:
         db.session.commit()  # another worker refreshed it while we waited for the lock
         return token
-    try:
-        new = visma_client().refresh(token)
-    except AuthorizationLost as exc:
-        mark_reauthorization_required(integration, exc.message)
-        raise
-    except VismaError:
-        db.session.rollback()
-        raise
+    new = _spend_refresh_token(integration, token)
+    if new is integration.token:
+        return new
     integration.token = new
     integration.token_refreshed_at = utcnow()
     if integration.status != IntegrationStatus.CONNECTED:
@@ -139,6 +148,49 @@ def _refresh(integration_id: int, *, force_refresh: bool) -> dict:
         integration.status_message = None
     db.session.commit()
     return new
+
+
+def _spend_refresh_token(integration: Integration, token: dict) -> dict:
+    """Refresh under the caller's lock; a lost answer is retried only inside the grace period."""
+    grace = current_app.config["VISMA_REFRESH_GRACE_SECONDS"]
+    reusable = bool(token.get("refresh_token_reused"))
+    # Leave room for a second try inside the grace period after a first one timed out.
+    timeout = (RESEND_MARGIN_SECONDS, max(grace / 3, 1.0)) if grace else None
+    while True:
+        since = token.get("refresh_unconfirmed_since")
+        if since is not None and not reusable and not _inside_grace(since, grace):
+            mark_reauthorization_required(integration, LOST_ANSWER_MESSAGE)
+            raise AuthorizationLost(LOST_ANSWER_MESSAGE)
+        sent_at = utcnow().timestamp()
+        try:
+            return visma_client().refresh(token, timeout=timeout)
+        except AuthorizationLost as exc:
+            mark_reauthorization_required(integration, exc.message)
+            raise
+        except RefreshOutcomeUnknown as exc:
+            # Visma may have spent the token: remember since when, before anything else.
+            lost = {**token, "refresh_unconfirmed_since": since or sent_at}
+            integration.token = lost
+            db.session.commit()
+            current_app.logger.warning(
+                "Integration %s: refresh answer lost (%s)", integration.id, exc.message
+            )
+            integration = _lock(integration.id)
+            current = integration.token
+            if integration.status == IntegrationStatus.REAUTHORIZATION_REQUIRED or not current:
+                db.session.commit()
+                raise AuthorizationLost(integration.status_message or LOST_ANSWER_MESSAGE) from exc
+            if current.get("refresh_token") != lost["refresh_token"]:
+                db.session.commit()  # another worker's refresh got through meanwhile
+                return current
+            token = lost
+        except VismaError:
+            db.session.rollback()
+            raise
+
+
+def _inside_grace(since: float, grace: float) -> bool:
+    return utcnow().timestamp() - since + RESEND_MARGIN_SECONDS <= grace
 
 
 def revoke_grant(integration: Integration) -> bool:

@@ -54,7 +54,9 @@ def list_clients(integration) -> list:
 
     visma = visma_client()
     try:
-        tenants = visma.discover_tenants(tokens.interactive_token(integration.id))
+        # Always spend the refresh token: the access token is a JWT that stays valid after the
+        # user revokes the grant in Visma.net, and only a refresh tells us so.
+        tenants = visma.discover_tenants(tokens.interactive_token(integration.id, force_refresh=True))
     except TokenExpired:  # the access token was refused early: refresh once and try again
         tenants = visma.discover_tenants(
             tokens.interactive_token(integration.id, force_refresh=True))

@@ -10,6 +10,7 @@ escalation.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -42,6 +43,7 @@ from app.visma.errors import (
     TokenExpired,
     VismaUnavailable,
 )
+from app.visma.http import on_throttle_wait
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system("sync")
@@ -61,10 +63,32 @@ def execute_run(run_id: int, progress: Progress) -> Outcome:
     integration = db.session.get(Integration, run.integration_id)
     client = db.session.get(Client, run.client_id) if run.client_id else None
     try:
-        return handler(run, integration, client, progress)
+        with on_throttle_wait(_throttle_notice(run_id, progress)):
+            return handler(run, integration, client, progress)
     except systems.SOURCE_ERRORS as exc:
         db.session.rollback()
         raise _failed(exc, run, integration, client) from exc
+
+
+THROTTLE_NOTICE = "Visma.net begrenser antall kall; venter {wait} før neste kall ({step})"
+
+
+def _throttle_notice(run_id: int, progress: Progress):
+    """Shows the user a wait Visma's rate limit imposes in the run's status, then the step
+    again, instead of a step that seems stuck."""
+    interrupted: list[str] = []
+
+    def notice(seconds: float) -> None:
+        if seconds <= 0:
+            if interrupted:
+                progress.update(interrupted.pop())
+            return
+        step = db.session.scalar(select(SyncRun.current_step).where(SyncRun.id == run_id)) or ""
+        interrupted[:] = [step]
+        wait = f"ca. {round(seconds / 60)} min" if seconds >= 90 else f"{math.ceil(seconds)} s"
+        progress.update(THROTTLE_NOTICE.format(wait=wait, step=step or "Henter data"))
+
+    return notice
 
 
 def _failed(exc: Exception, run: SyncRun, integration: Integration, client: Client | None):

@@ -21,6 +21,7 @@ from .errors import (
     CompanyAccessWithdrawn,
     ConfigurationError,
     MalformedResponse,
+    RefreshOutcomeUnknown,
     Throttled,
     TokenExpired,
     VismaError,
@@ -237,25 +238,42 @@ class VismaConnect:
             resend=False,
         )
 
-    def refresh(self, token: Mapping[str, Any] | str) -> Token:
+    def refresh(
+        self, token: Mapping[str, Any] | str, *, timeout: tuple[float, float] | None = None
+    ) -> Token:
         """Use the refresh token once and return the NEW token; persist it before use.
 
         Visma's refresh tokens are single use with replay detection, so a refresh that got any
-        answer is never repeated: ``invalid_grant`` raises :class:`AuthorizationLost`, a timeout
-        raises :class:`VismaUnavailable` (the old token may or may not still work).
+        answer is never repeated: ``invalid_grant`` raises :class:`AuthorizationLost`; a request
+        that was sent but never answered raises :class:`RefreshOutcomeUnknown` (the token may
+        have been rotated: only Visma's grace period makes presenting it again safe).
+        ``timeout`` (connect, read) replaces the client's, so a retry fits in that grace period.
+        The result carries ``refresh_token_reused: True`` when Visma kept the same refresh
+        token (the app's "re-use" setting), which is always safe to present again.
         """
         refresh_token = token if isinstance(token, str) else token.get("refresh_token")
         if not refresh_token:
             raise AuthorizationLost("Integrasjonen mangler refresh token; koble til på nytt.")
-        new = self._transport(
-            lambda: self._token_call(
-                lambda oauth: oauth.refresh_token(
-                    self.endpoints.token, refresh_token=refresh_token, timeout=self.http.timeout
-                )
-            ),
-            resend=False,
-        )
+        read_timeout = timeout or self.http.timeout
+        try:
+            new = self._transport(
+                lambda: self._token_call(
+                    lambda oauth: oauth.refresh_token(
+                        self.endpoints.token, refresh_token=refresh_token, timeout=read_timeout
+                    )
+                ),
+                resend=False,
+            )
+        except VismaUnavailable as exc:
+            cause = exc.__cause__
+            if isinstance(cause, requests.RequestException) and not _never_sent(cause):
+                raise RefreshOutcomeUnknown(
+                    f"Visma Connect svarte ikke på fornyelsen av tilgangen ({type(cause).__name__})."
+                ) from cause
+            raise
+        reused = new.get("refresh_token") in (None, refresh_token)
         new.setdefault("refresh_token", refresh_token)  # a re-use token may not be re-sent
+        new["refresh_token_reused"] = reused
         return new
 
     def revoke(self, token: Mapping[str, Any] | str) -> str | None:

@@ -214,9 +214,11 @@ class VismaClient:
         """The first token (with ``refresh_token`` and ``expires_at``) for an authorization code."""
         return self.connect.exchange_code(code, redirect_uri, code_verifier)
 
-    def refresh(self, token: Mapping[str, Any] | str) -> Token:
+    def refresh(
+        self, token: Mapping[str, Any] | str, *, timeout: tuple[float, float] | None = None
+    ) -> Token:
         """Spend the refresh token once; persist the returned token before using it."""
-        return self.connect.refresh(token)
+        return self.connect.refresh(token, timeout=timeout)
 
     def revoke(self, token: Mapping[str, Any] | str) -> str | None:
         """Revoke the refresh token; returns Visma's error text, or None when it worked."""

@@ -77,6 +77,11 @@ class VismaUnavailable(VismaError):
     """Timeouts, connection errors or 5xx that outlasted every retry."""
 
 
+class RefreshOutcomeUnknown(VismaUnavailable):
+    """A refresh request reached Visma Connect but its answer never came back: the refresh
+    token may have been spent (and a new one issued) or may still be unused."""
+
+
 def parse_error_body(body: bytes | str | None) -> tuple[str | None, str | None]:
     """Return ``(message, fault_code)`` from any Visma error body, or ``(None, None)``.
 

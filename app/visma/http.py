@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Protocol
@@ -178,6 +179,30 @@ class TokenProvider(Protocol):
         """The error to raise when a fresh token is still refused."""
 
 
+# Waits shorter than this pass unannounced.
+THROTTLE_NOTICE_SECONDS = 2.0
+_throttle_listeners = threading.local()
+
+
+@contextmanager
+def on_throttle_wait(listener: Callable[[float], None]):
+    """In this thread, call ``listener(seconds)`` before each wait Visma's rate limit imposes
+    (a 429's Retry-After, or pacing when the budget runs low) and ``listener(0)`` after it."""
+    previous = getattr(_throttle_listeners, "listener", None)
+    _throttle_listeners.listener = listener
+    try:
+        yield
+    finally:
+        _throttle_listeners.listener = previous
+
+
+def _tell(listener: Callable[[float], None], seconds: float) -> None:
+    try:
+        listener(seconds)
+    except Exception:  # a status line must never break the calls it describes
+        log.warning("Throttle listener failed", exc_info=True)
+
+
 class HttpClient:
     """The one ``requests.Session`` of a Visma client, with retries, pacing and call counts."""
 
@@ -237,6 +262,16 @@ class HttpClient:
         if seconds > 0:
             self.sleep(seconds)
 
+    def _wait_for_visma(self, seconds: float) -> None:
+        """A wait Visma's rate limit imposes: the thread's listener (a run's status) hears of it."""
+        listener = getattr(_throttle_listeners, "listener", None)
+        noticed = listener is not None and seconds >= THROTTLE_NOTICE_SECONDS
+        if noticed:
+            _tell(listener, seconds)
+        self._wait(seconds)
+        if noticed:
+            _tell(listener, 0.0)
+
     def get_json(
         self,
         url: str,
@@ -265,7 +300,7 @@ class HttpClient:
             if wait:
                 log.info("rate budget low for %s: pausing %.2fs", budget_key, wait)
                 budget.paced(wait)
-                self._wait(wait)
+                self._wait_for_visma(wait)
 
             started = self.clock()
             try:
@@ -310,7 +345,7 @@ class HttpClient:
                 if throttles > policy.max_throttle_retries or retry_after > policy.max_wait:
                     raise Throttled(message, retry_after=retry_after, status=429, fault_code=fault)
                 log.info("429 from %s: waiting %.2fs (Retry-After)", url, retry_after)
-                self._wait(retry_after)
+                self._wait_for_visma(retry_after)
                 continue
 
             if status == 401 and not refreshed:

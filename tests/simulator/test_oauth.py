@@ -178,6 +178,7 @@ def test_no_offline_access_means_no_refresh_token(sim_client):
 
 
 def test_refresh_rotates_and_replay_revokes_every_grant(sim_client, sim_state):
+    sim_state.set_faults(refresh_grace_period=0)  # a Visma Connect app without a grace period
     first = refresh_token = None
     verifier, challenge = pkce()
     first = exchange(sim_client, get_code(sim_client, challenge), verifier).get_json()

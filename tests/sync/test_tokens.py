@@ -70,10 +70,10 @@ def _race(env, integration_id):
     real_refresh = visma.refresh
     calls = []
 
-    def slow_refresh(token):  # widen the window in which a second refresh could start
+    def slow_refresh(token, **kwargs):  # widen the window in which a second refresh could start
         calls.append(token["refresh_token"])
         time.sleep(0.3)
-        return real_refresh(token)
+        return real_refresh(token, **kwargs)
 
     visma.refresh = slow_refresh
     barrier = threading.Barrier(2)

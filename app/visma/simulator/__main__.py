@@ -16,11 +16,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="journal lines per demo company")
     parser.add_argument("--throttle-limit", type=int, default=15000,
                         help="ERP calls per hour per (client, tenant)")
+    parser.add_argument("--refresh-grace-period", type=int, default=60,
+                        help="seconds a used one-time refresh token is still accepted (0: none)")
     parser.add_argument("--issuer", default=None,
                         help="pin the issuer URL (default: the host each request used)")
     args = parser.parse_args(argv)
     config = SimulatorConfig(seed=args.seed, journal_lines=args.journal_lines,
-                             throttle_limit=args.throttle_limit, issuer=args.issuer)
+                             throttle_limit=args.throttle_limit, issuer=args.issuer,
+                             refresh_grace_period=args.refresh_grace_period)
     app = create_simulator_app(config)
     print(f"Visma.net simulator on http://{args.host}:{args.port} "
           f"(ERP API at /api, control API at /_sim)")

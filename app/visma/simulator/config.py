@@ -36,8 +36,9 @@ class SimulatorConfig:
     """A refresh token expires when unused this long."""
     refresh_absolute_lifetime: int = 365 * DAY
     """A grant's refresh tokens stop working this long after the user consented."""
-    refresh_grace_period: int = 0
-    """Seconds during which a used refresh token may be presented again (a retried exchange)."""
+    refresh_grace_period: int = 60
+    """Seconds during which a used one-time refresh token may be presented again (a retried
+    exchange). Visma Connect offers 5-60 s (off when unset); 60 is what our app is set to."""
 
     error_rate: float = 0.0
     """Share of ERP API calls answered with a 500 (deterministic given seed)."""

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import time
 from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
 from flask import (
@@ -263,6 +264,8 @@ def token():
             body = _exchange_code(sim, app.client_id)
         elif grant_type == "refresh_token":
             body = _refresh(sim, app.client_id)
+            if sim.take_lost_token_answer():  # the token has rotated; the answer comes too late
+                time.sleep(sim.faults.timeout_seconds)
         elif grant_type == "client_credentials":
             body = _client_credentials(sim, app)
         else:

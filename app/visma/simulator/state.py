@@ -167,10 +167,13 @@ class Faults:
     """The next this many list calls answer 200 with invalid JSON."""
     lines_without_account: list = field(default_factory=list)
     """Batch numbers whose first journal line the API serves without ``accountNumber``."""
+    lost_token_answers: int = 0
+    """The next this many refresh exchanges take effect (the token rotates) but answer only
+    after ``timeout_seconds``, later than the client waits: a lost answer."""
     default_page_size: int = 100
     max_page_size: int = 1000
     access_token_lifetime: int = 3600
-    refresh_grace_period: int = 0
+    refresh_grace_period: int = 60
     refresh_sliding_lifetime: int = 30 * 86400
     refresh_absolute_lifetime: int = 365 * 86400
 
@@ -488,6 +491,13 @@ class SimulatorState:
             if self.faults.error_rate > 0 and self._fault_rng.random() < self.faults.error_rate:
                 return "error"
             return None
+
+    def take_lost_token_answer(self) -> bool:
+        with self.lock:
+            if self.faults.lost_token_answers > 0:
+                self.faults.lost_token_answers -= 1
+                return True
+            return False
 
     def take_malformed(self) -> bool:
         with self.lock:

@@ -3,6 +3,9 @@ tokens, a revoked grant, a company's permission withdrawn, and a run killed mid-
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -10,7 +13,7 @@ from app.accounting.models import JournalLine
 from app.extensions import db
 from app.integrations.models import IntegrationStatus, SyncResult
 from app.integrations.visma import visma_client
-from app.jobs.models import RunKind, RunStatus
+from app.jobs.models import RunKind, RunStatus, SyncRun
 from app.jobs.runtime import Progress
 from app.sync import execute_run
 from app.visma.simulator.state import DEMO_USER
@@ -193,3 +196,45 @@ def test_killed_runs_lose_nothing_and_readers_see_a_whole_copy(env, sim_config, 
     _kill(env, RunKind.FULL_SYNC, integration, client, pages=10)
     _ok(env.run(RunKind.FULL_SYNC, integration, client))
     env.assert_equal_to_truth(client)
+
+
+def test_a_grant_revoked_in_visma_is_noticed_at_the_next_client_list_refresh(env):
+    """The access token is a JWT that outlives the grant: the refresh must find out anyway."""
+    integration = env.connect()
+    assert env.run(RunKind.REFRESH_CLIENTS, integration).status == RunStatus.SUCCEEDED
+    env.sim.state.revoke_user_grants(DEMO_USER)  # the user says no in Visma.net
+    run = env.run(RunKind.REFRESH_CLIENTS, integration)
+    assert run.status == RunStatus.FAILED
+    assert "Koble til på nytt" in run.error_message
+    db.session.refresh(integration)
+    assert integration.status == IntegrationStatus.REAUTHORIZATION_REQUIRED
+
+
+def test_a_long_throttle_wait_is_shown_in_the_runs_status(env):
+    integration, client = _ready(env)
+    env.sim.state.set_faults(throttle_limit=4, throttle_window=3)
+    for _ in range(4):  # someone else spent this window: our first call waits ~3 s
+        env.sim.state.count_call(env.sim.client_id, client.external_id)
+    steps, done = [], threading.Event()
+
+    def watch():  # what the customer's page shows while the run works
+        with env.app.app_context():
+            while not done.is_set():
+                step = db.session.scalar(select(SyncRun.current_step).order_by(SyncRun.id.desc()))
+                if step and (not steps or steps[-1] != step):
+                    steps.append(step)
+                db.session.rollback()
+                time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        run = env.run(RunKind.FULL_SYNC, integration, client)
+    finally:
+        done.set()
+        watcher.join()
+    _ok(run)
+    notices = [s for s in steps if s.startswith("Visma.net begrenser antall kall; venter")]
+    assert notices, steps
+    assert "før neste kall (Henter" in notices[0]
+    assert not steps[-1].startswith("Visma.net begrenser")  # the wait's notice went away

@@ -55,6 +55,12 @@ _SQLITE_WORDS = {
 }
 
 
+# Conditions in which the database cannot work for now, whatever the statement: PostgreSQL
+# SQLSTATE classes (08 connection, 53 resources, 57P shutdown, 58 system) and SQLite's codes.
+_OUTAGE_SQLSTATE_PREFIXES = ("08", "53", "57P", "58")
+_OUTAGE_SQLITE_CODES = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_BUSY")
+
+
 def is_outage(error: BaseException) -> bool:
     """True when the error means the database cannot be reached or cannot work right now
     (refused or lost connection, pool exhausted, disk full), not that a statement was wrong."""
@@ -62,11 +68,19 @@ def is_outage(error: BaseException) -> bool:
 
     if isinstance(error, exc.TimeoutError | exc.DisconnectionError):
         return True
-    if isinstance(error, exc.DBAPIError):
-        return error.connection_invalidated or isinstance(
-            error, exc.OperationalError | exc.InterfaceError
-        )
-    return False
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    sqlite_code = getattr(original, "sqlite_errorname", None)
+    if sqlite_code is not None:
+        return sqlite_code.startswith(_OUTAGE_SQLITE_CODES)
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith(_OUTAGE_SQLSTATE_PREFIXES)
+    # psycopg reports a refused or broken connection without a SQLSTATE.
+    return isinstance(error, exc.OperationalError | exc.InterfaceError)
 
 
 def describe_database_error(error: BaseException) -> str | None:

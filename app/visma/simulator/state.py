@@ -493,18 +493,18 @@ class SimulatorState:
             return None
 
     def take_lost_token_answer(self) -> bool:
-        with self.lock:
-            if self.faults.lost_token_answers > 0:
-                self.faults.lost_token_answers -= 1
-                return True
-            return False
+        return self._take_counted("lost_token_answers")
 
     def take_malformed(self) -> bool:
+        return self._take_counted("malformed_pages")
+
+    def _take_counted(self, fault: str) -> bool:
+        """Spend one of a counted fault ("the next N calls ..."); False when none is left."""
         with self.lock:
-            if self.faults.malformed_pages > 0:
-                self.faults.malformed_pages -= 1
-                return True
-            return False
+            left = getattr(self.faults, fault)
+            if left > 0:
+                setattr(self.faults, fault, left - 1)
+            return left > 0
 
     def count_call(self, client_id: str, tenant_id: str, consume: bool = True) -> tuple[bool, int, int, int]:
         """Fixed-window throttle: (allowed, limit, remaining, seconds to reset)."""

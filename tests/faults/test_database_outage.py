@@ -4,6 +4,7 @@ is back (not one per poll, no tracebacks), and a database error is named in the 
 
 import logging
 import socket
+import time
 
 import pytest
 from sqlalchemy import event, select, text
@@ -22,6 +23,7 @@ from config import TestConfig
 from tests.conftest import csrf_token_from
 from tests.jobs.executors import Recorder
 from tests.jobs.helpers import make_integration, wait_for
+from tests.jobs.test_processes import start_worker, stop
 
 pytestmark = pytest.mark.postgres
 
@@ -137,6 +139,31 @@ def test_workers_and_the_scheduler_log_one_line_per_outage_change(pg_behind_prox
     assert not tracebacks, [r.getMessage() for r in tracebacks]
     noisy = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name != "app.database"]
     assert len(noisy) <= 2, [r.getMessage() for r in noisy]  # e.g. "lease lost" once
+
+
+def test_a_worker_process_started_without_a_database_writes_one_line_not_thousands(
+    app_without_database, monkeypatch
+):
+    """The issue's count: 3,819 lines in 30 s. Two threads polling every 50 ms and the
+    scheduler's election every 100 ms, for three seconds once the worker runs."""
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    process = start_worker(
+        app_without_database.config["SQLALCHEMY_DATABASE_URI"], "--threads", "2",
+        overrides={"WORKER_POLL_SECONDS": 0.05, "SCHEDULER_ENABLED": True,
+                   "SCHEDULER_LEADER_RETRY_SECONDS": 0.1},
+    )
+    lines = []
+    while not any("Worker running" in line for line in lines):
+        line = process.stdout.readline()
+        assert line, f"the worker ended early: {lines}"
+        lines.append(line)
+    time.sleep(3)
+    lines += stop(process).splitlines()
+    output = "".join(lines)
+    assert "Traceback" not in output, output
+    lines = [line for line in lines if line.strip()]
+    assert sum("Database unreachable" in line for line in lines) == 1, output
+    assert len(lines) <= 4, output  # that line, "Worker running …", "Worker stopped …"
 
 
 def test_a_full_disk_is_named_in_the_runs_error_text(tmp_path):

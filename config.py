@@ -166,7 +166,8 @@ class TestConfig(Config):
 PUBLIC_SECRETS = {
     TestConfig.SECRET_KEY,
     TestConfig.TOKEN_ENCRYPTION_KEY,
-    TestConfig.VISMA_CLIENT_SECRET,  # also the simulator's DEMO_CLIENT_SECRET
+    TestConfig.VISMA_CLIENT_SECRET,  # the simulator's DEMO_CLIENT_SECRET
+    TestConfig.VISMA_SERVICE_CLIENT_SECRET,  # the simulator's DEMO_SERVICE_CLIENT_SECRET
 }
 MIN_SECRET_KEY_LENGTH = 32
 MIN_DISTINCT_CHARACTERS = 12
@@ -207,8 +208,8 @@ class ProductionConfig(Config):
             if not config.get(key):
                 name = cls.ENV_NAMES.get(key, key)
                 raise ConfigError(f"{name} is not set: production needs a real value for it.")
-        for key in ("SECRET_KEY", "VISMA_CLIENT_SECRET"):
-            if config[key] in PUBLIC_SECRETS:
+        for key in ("SECRET_KEY", "VISMA_CLIENT_SECRET", "VISMA_SERVICE_CLIENT_SECRET"):
+            if config.get(key) in PUBLIC_SECRETS:
                 raise ConfigError(f"{key} is a test or demo value from the repository: set a real one.")
         for fernet_key in config["TOKEN_ENCRYPTION_KEY"].split(","):
             if fernet_key.strip() in PUBLIC_SECRETS:

@@ -8,7 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from app import create_app
-from app.visma.simulator.state import DEMO_CLIENT_SECRET
+from app.visma.simulator.state import DEMO_CLIENT_SECRET, DEMO_SERVICE_CLIENT_SECRET
 from config import Config, ConfigError, ProductionConfig, TestConfig
 
 RANDOM_SECRET_KEY = secrets.token_urlsafe(48)
@@ -71,6 +71,8 @@ def test_production_starts_with_every_secret(tmp_path):
         ("TOKEN_ENCRYPTION_KEY", TestConfig.TOKEN_ENCRYPTION_KEY, "TOKEN_ENCRYPTION_KEY holds the repository's test key"),
         ("TOKEN_ENCRYPTION_KEY", f"{RANDOM_FERNET_KEY},{TestConfig.TOKEN_ENCRYPTION_KEY}", "TOKEN_ENCRYPTION_KEY holds"),
         ("VISMA_CLIENT_SECRET", DEMO_CLIENT_SECRET, "VISMA_CLIENT_SECRET is a test or demo value"),
+        ("VISMA_SERVICE_CLIENT_SECRET", DEMO_SERVICE_CLIENT_SECRET,
+         "VISMA_SERVICE_CLIENT_SECRET is a test or demo value"),
         ("SECRET_KEY", TestConfig.SECRET_KEY, "SECRET_KEY is a test or demo value"),
         ("SECRET_KEY", "x" * 40, "SECRET_KEY is not random enough"),
         ("SECRET_KEY", "abcdefghijklmnop" * 3, "SECRET_KEY is not random enough: a repeated pattern"),

@@ -1,7 +1,7 @@
 """user session version: logout and password changes end every session
 
 Revision ID: 3c1f0e7a9b21
-Revises: 7c1e4b9d2a61
+Revises: f71793f23afc
 Create Date: 2026-12-02 06:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3c1f0e7a9b21'
-down_revision = '7c1e4b9d2a61'
+down_revision = 'f71793f23afc'
 branch_labels = None
 depends_on = None
 

@@ -214,7 +214,7 @@ def test_a_long_throttle_wait_is_shown_in_the_runs_status(env):
     integration, client = _ready(env)
     env.sim.state.set_faults(throttle_limit=4, throttle_window=3)
     for _ in range(4):  # someone else spent this window: our first call waits ~3 s
-        env.sim.state.count_call(env.sim.client_id, client.external_id)
+        env.sim.state.count_call(env.sim.service_client_id, client.external_id)
     steps, done = [], threading.Event()
 
     def watch():  # what the customer's page shows while the run works

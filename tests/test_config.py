@@ -79,6 +79,10 @@ def test_production_starts_with_every_secret(tmp_path):
         ("SECRET_KEY", "password1234" * 4, "SECRET_KEY is not random enough"),
         ("SECRET_KEY", "short-but-random-8f3a", "SECRET_KEY is not random enough: too short"),
     ],
+    # Fixed ids: the random key in one case must not make xdist workers collect differently.
+    ids=["test-fernet-key", "test-fernet-key-among-others", "demo-client-secret",
+         "demo-service-secret", "test-secret-key", "one-character", "repeated-alphabet",
+         "repeated-word", "too-short"],
 )
 def test_production_refuses_known_and_guessable_secrets(tmp_path, variable, value, message):
     with pytest.raises(ConfigError, match=message):

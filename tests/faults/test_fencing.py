@@ -95,8 +95,8 @@ def test_a_token_rotated_while_the_run_was_taken_over_is_kept(tmp_path, postgres
             visma = visma_client()
             spend = visma.refresh
 
-            def refresh_while_taken_over(token):
-                answer = spend(token)
+            def refresh_while_taken_over(token, **options):
+                answer = spend(token, **options)
                 other = threading.Thread(target=_take_over_elsewhere, args=(env.app, run.id))
                 other.start()
                 other.join(timeout=30)

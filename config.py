@@ -168,6 +168,7 @@ PUBLIC_SECRETS = {
     TestConfig.TOKEN_ENCRYPTION_KEY,
     TestConfig.VISMA_CLIENT_SECRET,  # the simulator's DEMO_CLIENT_SECRET
     TestConfig.VISMA_SERVICE_CLIENT_SECRET,  # the simulator's DEMO_SERVICE_CLIENT_SECRET
+    TestConfig.TRIPLETEX_CONSUMER_TOKEN,  # the Tripletex simulator's demo consumer token
 }
 MIN_SECRET_KEY_LENGTH = 32
 MIN_DISTINCT_CHARACTERS = 12
@@ -208,7 +209,8 @@ class ProductionConfig(Config):
             if not config.get(key):
                 name = cls.ENV_NAMES.get(key, key)
                 raise ConfigError(f"{name} is not set: production needs a real value for it.")
-        for key in ("SECRET_KEY", "VISMA_CLIENT_SECRET", "VISMA_SERVICE_CLIENT_SECRET"):
+        for key in ("SECRET_KEY", "VISMA_CLIENT_SECRET", "VISMA_SERVICE_CLIENT_SECRET",
+                    "TRIPLETEX_CONSUMER_TOKEN"):
             if config.get(key) in PUBLIC_SECRETS:
                 raise ConfigError(f"{key} is a test or demo value from the repository: set a real one.")
         for fernet_key in config["TOKEN_ENCRYPTION_KEY"].split(","):

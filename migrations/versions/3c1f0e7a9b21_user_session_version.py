@@ -1,7 +1,7 @@
 """user session version: logout and password changes end every session
 
 Revision ID: 3c1f0e7a9b21
-Revises: 3f6a0d2c8b17
+Revises: de1c2c5073a3
 Create Date: 2026-12-02 06:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3c1f0e7a9b21'
-down_revision = '3f6a0d2c8b17'
+down_revision = 'de1c2c5073a3'
 branch_labels = None
 depends_on = None
 

@@ -16,9 +16,19 @@ def init_app(app: Flask) -> None:
         engine = db.engine
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _tune_sqlite)
-    # A new connection is the proof that the database is back: after a disconnect the pool
-    # drops every older connection, and a query that merely finished on one proves nothing.
-    event.listen(engine, "connect", lambda *args: outage_log.succeeded())
+    # A connection opened after the outage began is the proof that the database is back: after
+    # a disconnect the pool drops every older connection, and a query that merely finished on
+    # one (or a handshake that began before the outage) proves nothing.
+    event.listen(engine, "do_connect", _note_connect_start)
+    event.listen(engine, "connect", _note_connected)
+
+
+def _note_connect_start(dialect, connection_record, cargs, cparams) -> None:
+    connection_record.info["connect_started"] = time.monotonic()
+
+
+def _note_connected(dbapi_connection, connection_record) -> None:
+    outage_log.succeeded(connection_record.info.get("connect_started"))
 
 
 def _tune_sqlite(dbapi_connection, connection_record) -> None:
@@ -135,11 +145,13 @@ class OutageLog:
                 )
         return True
 
-    def succeeded(self) -> None:
+    def succeeded(self, started_at: float | None = None) -> None:
+        """The database answered an attempt begun at ``started_at`` (monotonic): back, unless
+        that attempt began before the outage did."""
         if self._down_since is None:
             return
         with self._lock:
-            if self._down_since is not None:
+            if self._down_since is not None and (started_at or 0) >= self._down_since:
                 self.logger.warning(
                     "Database reachable again after %.0f s", time.monotonic() - self._down_since
                 )

@@ -88,6 +88,8 @@ class Config:
     VISMA_MAX_ATTEMPTS = _env_int("VISMA_MAX_ATTEMPTS", 5)
     VISMA_BACKOFF_SECONDS = _env_float("VISMA_BACKOFF_SECONDS", 0.5)
     VISMA_MAX_WAIT_SECONDS = _env_int("VISMA_MAX_WAIT_SECONDS", 300)
+    # Pages of one stream fetched at once (per client; within its rate-limit budget).
+    VISMA_PAGE_CONCURRENCY = _env_int("VISMA_PAGE_CONCURRENCY", 4)
     # Visma Connect app settings: a refresh token dies when unused this long / after this long.
     VISMA_REFRESH_SLIDING_DAYS = _env_int("VISMA_REFRESH_SLIDING_DAYS", 30)
     VISMA_REFRESH_ABSOLUTE_DAYS = _env_int("VISMA_REFRESH_ABSOLUTE_DAYS", 365)
@@ -139,6 +141,8 @@ class Config:
             raise ConfigError("VISMA_REFRESH_GRACE_SECONDS must be 0 (no grace) to 3600 seconds.")
         if config["TRUSTED_PROXIES"] < 0:
             raise ConfigError("TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies.")
+        if config["VISMA_PAGE_CONCURRENCY"] < 1:
+            raise ConfigError("VISMA_PAGE_CONCURRENCY must be 1 or more.")
         if not 0 <= config["CLIENT_REFRESH_HOUR"] <= 23:
             raise ConfigError("CLIENT_REFRESH_HOUR must be an hour between 0 and 23.")
 

@@ -9,16 +9,20 @@ hour passed. The same is repeated for a company twice that size, to show memory 
 (in a fresh schema, dropped afterwards); the default is a fresh SQLite file.
 
 With ``SYNC_BENCH_PROFILE=/tmp/full.prof`` the first full sync's main thread is profiled
-(cProfile; read it with ``python -m pstats``). Prints JSON. The simulator runs in its own process on loopback (so it does not share our GIL);
+(cProfile; read it with ``python -m pstats``); ``SYNC_BENCH_PROFILE_RUN=incremental_sync``
+profiles the incremental sync instead. Prints JSON. The simulator runs in its own process on loopback (so it does not share our GIL);
 each measured sync runs in a fresh child process so its peak RSS is its own.
 
-Targets: full-sync wall time <= 1.5 x the bare loop's; peak RSS < 300 MB and flat when the
-company doubles; incremental API calls <= 5 % of the full sync's.
+Targets: full-sync wall time <= 1.3 x the bare loop's on PostgreSQL (goal 1.2), <= 1.2 x on
+SQLite; peak RSS < 300 MB and flat when the company doubles; incremental API calls <= 5 % of
+the full sync's. The load average before and after is printed: other work on the machine
+slows both the bare loop and the sync of one invocation, so the ratios stay comparable.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
@@ -173,98 +177,119 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def child(url: str, tenant: str, lines: int, database: str) -> dict:
-    from app import create_app
-    from app.audit.operations import Actor
-    from app.customers.models import Customer
-    from app.extensions import db
-    from app.integrations.models import Client
-    from app.integrations.operations import create_integration
-    from app.integrations.tokens import store_new_grant
-    from app.integrations.visma import visma_client
-    from app.jobs.models import RunKind, SyncRun, Trigger
-    from app.jobs.queue import enqueue
-    from app.jobs.worker import run_inline
-    from config import TestConfig
+class Bench:
+    """One app on a fresh database, connected to the simulator with one tenant active."""
 
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database,
-                     VISMA_CONNECT_URL=url, VISMA_API_URL=url + "/api")
-    actor = Actor.system("bench")
-    result: dict = {"journal_lines": lines, "database": database.split(":", 1)[0]}
-    with app.app_context():
+    def __init__(self, url: str, tenant: str, database: str, **config) -> None:
+        from app import create_app
+        from app.audit.operations import Actor
+        from app.customers.models import Customer
+        from app.extensions import db
+        from app.integrations.models import Client
+        from app.integrations.operations import create_integration
+        from app.integrations.tokens import store_new_grant
+        from app.integrations.visma import visma_client
+        from app.jobs.models import RunKind
+        from config import TestConfig
+
+        self.app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database,
+                              VISMA_CONNECT_URL=url, VISMA_API_URL=url + "/api", **config)
+        self.actor = Actor.system("bench")
+        self.context = self.app.app_context()
+        self.context.push()
         db.create_all()
         owner = Customer(name="Bench kunde")
         db.session.add(owner)
         db.session.commit()
-        integration = create_integration(owner.id, actor=actor)
-        visma = visma_client()
-        token, info = connect(visma)
-        store_new_grant(integration, token, info, actor=actor)
-
-        def run(kind, client_id=None):
-            queued, _ = enqueue(kind, integration_id=integration.id, client_id=client_id,
-                                actor=actor, trigger=Trigger.CLI)
-            db.session.commit()
-            calls = visma.api_calls
-            profile = os.environ.get("SYNC_BENCH_PROFILE") if kind == RunKind.FULL_SYNC else None
-            profiler = cProfile.Profile() if profile and not result.get("profiled") else None
-            cpu = _cpu()
-            started = time.perf_counter()
-            if profiler is not None:  # the main thread of the first full sync
-                profiler.enable()
-            status = run_inline(queued.id)
-            wall = time.perf_counter() - started
-            if profiler is not None:
-                profiler.disable()
-                profiler.dump_stats(profile)
-                result["profiled"] = profile
-            result[f"{kind}_cpu_s"] = round(_cpu() - cpu, 2)
-            db.session.expire_all()
-            done = db.session.get(SyncRun, queued.id)
-            return status, done, wall, visma.api_calls - calls
-
-        run(RunKind.REFRESH_CLIENTS)
-        result.pop("refresh_clients_cpu_s", None)
+        self.integration = create_integration(owner.id, actor=self.actor)
+        self.visma = visma_client()
+        token, info = connect(self.visma)
+        store_new_grant(self.integration, token, info, actor=self.actor)
+        self.run(RunKind.REFRESH_CLIENTS)
         client = db.session.scalar(db.select(Client).where(Client.external_id == tenant))
         client.active = True
         db.session.commit()
+        self.client_id = client.id
 
+    def run(self, kind, *, profile: str | None = None):
+        """One run of ``kind`` now: (status, the finished SyncRun, wall s, API calls, CPU s)."""
+        from app.extensions import db
+        from app.jobs.models import RunKind, SyncRun, Trigger
+        from app.jobs.queue import enqueue
+        from app.jobs.worker import run_inline
+
+        client_id = None if kind == RunKind.REFRESH_CLIENTS else self.client_id
+        queued, _ = enqueue(kind, integration_id=self.integration.id, client_id=client_id,
+                            actor=self.actor, trigger=Trigger.CLI)
+        db.session.commit()
+        calls = self.visma.api_calls
+        profiler = cProfile.Profile() if profile else None
         cpu = _cpu()
-        result["bare_loop"] = bare_loop(url, tenant)
-        result["bare_loop"]["cpu_s"] = round(_cpu() - cpu, 2)
-        status, done, wall, calls = run(RunKind.FULL_SYNC, client.id)
-        records = sum(v for k, v in (done.counts or {}).items() if not k.endswith("_removed"))
-        result["full_sync"] = {
-            "status": status, "wall_s": round(wall, 3), "cpu_s": result.pop("full_sync_cpu_s"),
-            "api_calls": calls, "records": records,
-            "records_per_s": round(records / wall), "warnings": len(done.warnings or []),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        }
-        result["ratio_full_to_bare"] = round(wall / result["bare_loop"]["wall_s"], 2)
+        started = time.perf_counter()
+        if profiler is not None:  # the main thread only
+            profiler.enable()
+        status = run_inline(queued.id)
+        wall = time.perf_counter() - started
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        cpu = round(_cpu() - cpu, 2)
+        db.session.expire_all()
+        return status, db.session.get(SyncRun, queued.id), wall, self.visma.api_calls - calls, cpu
 
-        status, done, wall, calls2 = run(RunKind.FULL_SYNC, client.id)
-        result["second_full_sync"] = {
-            "status": status, "wall_s": round(wall, 3), "cpu_s": result.pop("full_sync_cpu_s"),
-            "api_calls": calls2, "ratio_to_first": round(wall / result["full_sync"]["wall_s"], 2),
-        }
+    def close(self) -> None:
+        self.visma.close()
+        self.context.pop()
 
-        changed = change_one_percent(url, tenant, lines, random.Random(7))
-        # The hour passes for us too: our clock must not fall an hour behind the simulator's,
-        # or our service-token cache would hold a token the simulator already sees as expired
-        # (real Visma and we share real time). Shift the cache's clock by the same hour: it
-        # then renews the token ahead of expiry as it would after a real hour (one token call,
-        # no refused API call).
-        ours = visma.service_tokens.clock
-        visma.service_tokens.clock = lambda: ours() + HOUR
-        status, done, wall, inc_calls = run(RunKind.INCREMENTAL_SYNC, client.id)
-        result["incremental_sync"] = {
-            "status": status, "changed_lines_or_rows": changed, "wall_s": round(wall, 3),
-            "cpu_s": result.pop("incremental_sync_cpu_s"),
-            "api_calls": inc_calls, "share_of_full_calls": round(inc_calls / calls, 3),
-            "counts": done.counts,
-        }
-        result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-        visma.close()
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def child(url: str, tenant: str, lines: int, database: str) -> dict:
+    from app.jobs.models import RunKind
+
+    bench = Bench(url, tenant, database)
+    result: dict = {"journal_lines": lines, "database": database.split(":", 1)[0]}
+    cpu = _cpu()
+    result["bare_loop"] = bare_loop(url, tenant)
+    result["bare_loop"]["cpu_s"] = round(_cpu() - cpu, 2)
+    profile = os.environ.get("SYNC_BENCH_PROFILE")
+    profiled = os.environ.get("SYNC_BENCH_PROFILE_RUN", RunKind.FULL_SYNC)
+    status, done, wall, calls, cpu = bench.run(
+        RunKind.FULL_SYNC, profile=profile if profiled == RunKind.FULL_SYNC else None)
+    records = sum(v for k, v in (done.counts or {}).items() if not k.endswith("_removed"))
+    result["full_sync"] = {
+        "status": status, "wall_s": round(wall, 3), "cpu_s": cpu,
+        "api_calls": calls, "records": records,
+        "records_per_s": round(records / wall), "warnings": len(done.warnings or []),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    result["ratio_full_to_bare"] = round(wall / result["bare_loop"]["wall_s"], 2)
+
+    status, done, wall, calls2, cpu = bench.run(RunKind.FULL_SYNC)
+    result["second_full_sync"] = {
+        "status": status, "wall_s": round(wall, 3), "cpu_s": cpu,
+        "api_calls": calls2, "ratio_to_first": round(wall / result["full_sync"]["wall_s"], 2),
+    }
+
+    changed = change_one_percent(url, tenant, lines, random.Random(7))
+    # The hour passes for us too: our clock must not fall an hour behind the simulator's,
+    # or our service-token cache would hold a token the simulator already sees as expired
+    # (real Visma and we share real time). Shift the cache's clock by the same hour: it
+    # then renews the token ahead of expiry as it would after a real hour (one token call,
+    # no refused API call).
+    ours = bench.visma.service_tokens.clock
+    bench.visma.service_tokens.clock = lambda: ours() + HOUR
+    status, done, wall, inc_calls, cpu = bench.run(
+        RunKind.INCREMENTAL_SYNC, profile=profile if profiled == RunKind.INCREMENTAL_SYNC else None)
+    result["incremental_sync"] = {
+        "status": status, "changed_lines_or_rows": changed, "wall_s": round(wall, 3),
+        "cpu_s": cpu, "api_calls": inc_calls, "share_of_full_calls": round(inc_calls / calls, 3),
+        "counts": done.counts,
+    }
+    result["peak_rss_mb"] = peak_rss_mb()
+    bench.close()
     return result
 
 
@@ -302,6 +327,18 @@ def measure(url: str, lines: int, database: str) -> dict:
     return json.loads(out.stdout)
 
 
+def machine() -> dict:
+    """What the figures ran on, and how busy it was (other work shares these cores)."""
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"cpus": os.cpu_count(), "cpu": model,
+            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=200_000)
@@ -316,7 +353,16 @@ def main() -> None:
         return
     proc, url = start_simulator()
     try:
-        report = {"benchmark": "sync", **measure(url, args.lines, args.database)}
+        report = {"benchmark": "sync", "machine_before": machine(),
+                  **measure(url, args.lines, args.database)}
+        ratio_limit = 1.2 if args.database == "sqlite" else 1.3
+        report["targets"] = {
+            f"ratio_full_to_bare_le_{ratio_limit}": report["ratio_full_to_bare"] <= ratio_limit,
+            "second_full_sync_same_league": report["second_full_sync"]["ratio_to_first"] <= 1.5,
+            "peak_rss_lt_300_mb": report["peak_rss_mb"] < 300,
+            "incremental_calls_le_5_percent":
+                report["incremental_sync"]["share_of_full_calls"] <= 0.05,
+        }
         if not args.no_double:
             doubled = measure(url, args.lines * 2, args.database)
             report["doubled"] = {
@@ -327,13 +373,11 @@ def main() -> None:
                 "incremental_share_of_full_calls":
                     doubled["incremental_sync"]["share_of_full_calls"],
             }
-        report["targets"] = {
-            "ratio_full_to_bare_le_1_5": report["ratio_full_to_bare"] <= 1.5,
-            "second_full_sync_same_league": report["second_full_sync"]["ratio_to_first"] <= 1.5,
-            "peak_rss_lt_300_mb": report["peak_rss_mb"] < 300,
-            "incremental_calls_le_5_percent":
-                report["incremental_sync"]["share_of_full_calls"] <= 0.05,
-        }
+            report["targets"]["peak_rss_lt_300_mb_doubled"] = doubled["peak_rss_mb"] < 300
+            # flat: the doubled company's peak within a quarter of the first's
+            report["targets"]["peak_rss_flat_when_doubled"] = (
+                doubled["peak_rss_mb"] <= 1.25 * report["peak_rss_mb"])
+        report["machine_after"] = machine()
         print(json.dumps(report, indent=2))
     finally:
         proc.terminate()

@@ -7,16 +7,20 @@ client; callers commit (page by page) unless a function says it commits itself.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from operator import itemgetter
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import (
     Date,
     Numeric,
+    UniqueConstraint,
     delete,
     func,
     insert,
@@ -24,6 +28,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 
 from app.accounting.models import SYNCED_MODELS, DatasetState, SyncedRow
 from app.db_types import UTCDateTime
@@ -31,6 +36,8 @@ from app.extensions import db
 
 BOOKKEEPING = ("id", "client_id", "generation", "row_hash", "changed_at", "deleted_at")
 CHUNK = 500  # ids per UPDATE/DELETE … IN (…)
+
+_PG_DIALECT = postgresql.dialect()
 
 DATASET_OF: dict[type, str] = {model: name for name, model in SYNCED_MODELS.items()}
 
@@ -223,10 +230,12 @@ def write_rows(
     when its values did not change — looked up by the INSERT itself, one probe of the
     natural-key index per row (no per-page round trip, no join left to the planner).
 
-    One ``INSERT … ON CONFLICT DO UPDATE … WHERE changed`` executemany per call, with the
-    parameters adapted here (the hot path of a sync: no per-row ORM or Core processing).
+    PostgreSQL: the page goes through COPY into a staging table and one set-based merge
+    (``_copy_merge``). SQLite: one ``INSERT … ON CONFLICT DO UPDATE … WHERE changed``
+    executemany (its C loop is as fast as SQLite writes). Either way the parameters are adapted
+    here, the hot path of a sync: no per-row ORM or Core processing, no per-row round trip.
     Returns how many rows were inserted or changed; ``changed``, when given, receives those
-    rows themselves (one extra lookup).
+    rows themselves.
     """
     if not rows:
         return 0
@@ -242,6 +251,26 @@ def write_rows(
         item["generation"] = generation
         item["row_hash"] = blake2b(repr(values_of(item)).encode(), digest_size=16).hexdigest()
         item["changed_at"] = now
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        getter, adapters = _staged_getter(model)
+
+        def staged() -> Iterable[tuple]:
+            for item in prepared:
+                values = getter(item)
+                if adapters:
+                    values = list(values)
+                    for index, adapt in adapters:
+                        values[index] = adapt(values[index])
+                yield values
+
+        count, keys = _copy_merge(model, client_id, generation, staged(), now=now,
+                                  carry_from=carry_from, returning=changed is not None)
+        if changed is not None:
+            key_of = itemgetter(*unique_key(model))
+            by_key = {_as_tuple(key_of(item)): item for item in prepared}
+            changed.extend(by_key[key] for key in keys)
+        return count
     if changed is not None:
         existing = _existing(model, client_id, generation, prepared)
         keys = model.natural_key
@@ -252,8 +281,7 @@ def write_rows(
             ):
                 changed.append(item)
     carry = carry_from is not None and _has_rows(model, client_id, carry_from)
-    dialect = db.session.get_bind().dialect.name
-    _, getter, adapters, probe = _upsert_statement(model, dialect, carry)
+    _, getter, adapters, probe = _upsert_statement(model, carry)
     params = []
     if carry:
         # (…values, client_id, carry_from, *natural key, row_hash, now): see _upsert_statement
@@ -269,7 +297,7 @@ def write_rows(
             for index, adapt in adapters:
                 values[index] = adapt(values[index])
             params.append(tuple(values))
-    return _execute_upsert(model, dialect, carry, params)
+    return _execute_upsert(model, carry, params)
 
 
 LINE_COLUMNS = ("module", "batch_number", "line_number", "period", "account_number",
@@ -290,47 +318,62 @@ def write_journal_lines(
 ) -> int:
     """``write_rows(JournalLine, …)`` for the fused path of a full sync: the lines come as value
     tuples (``LINE_COLUMNS`` order, money as two-decimal text) with their batch row, and go
-    straight into the executemany parameters — no dict, no Decimal, no adapter call per line.
-    The row hash is the same as ``write_rows`` computes for the same values (the tuple's repr,
-    with money shown as the Decimal it stands for), so both paths agree on what changed."""
+    straight into COPY (PostgreSQL) or the executemany parameters (SQLite) — no dict, no
+    Decimal, no adapter call per line. The row hash is the same as ``write_rows`` computes for
+    the same values (the tuple's repr, with money shown as the Decimal it stands for), so both
+    paths agree on what changed."""
     from app.accounting.models import JournalLine
 
     if not batches:
         return 0
-    dialect = db.session.get_bind().dialect.name
-    carry = carry_from is not None and _has_rows(JournalLine, client_id, carry_from)
-    hash_text = _line_hash_template(dialect).format
-    when = _sqlite_datetime if dialect == "sqlite" else _naive_utc
-    stamp = when(now)
+    hash_text = _line_hash_template().format
     blake2b = hashlib.blake2b
+
+    def hashed() -> Iterable[tuple[tuple, str, Mapping[str, Any]]]:
+        for batch, lines in batches:
+            for values in lines:
+                digest = blake2b(hash_text(*values).encode(), digest_size=16).hexdigest()
+                yield values, digest, batch
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        def staged() -> Iterable[tuple]:
+            for values, digest, batch in hashed():
+                yield (*values, digest, _naive_utc(batch.get("deleted_at")),
+                       _naive_utc(batch.get("source_modified_at")))
+
+        count, _ = _copy_merge(JournalLine, client_id, generation, staged(), now=now,
+                               carry_from=carry_from)
+        return count
+    carry = carry_from is not None and _has_rows(JournalLine, client_id, carry_from)
+    stamp = _sqlite_datetime(now)
     params = []
     append = params.append
-    for batch, lines in batches:
-        tail = (generation,)
-        extra = (when(batch.get("deleted_at")), when(batch.get("source_modified_at")), client_id)
-        for values in lines:
-            digest = blake2b(hash_text(*values).encode(), digest_size=16).hexdigest()
-            if carry:
-                append((*values, *tail, digest, *extra, client_id, carry_from,
-                        values[0], values[1], values[2], digest, stamp))
-            else:
-                append((*values, *tail, digest, *extra, stamp))
+    for values, digest, batch in hashed():
+        extra = (_sqlite_datetime(batch.get("deleted_at")),
+                 _sqlite_datetime(batch.get("source_modified_at")), client_id)
+        if carry:
+            append((*values, generation, digest, *extra, client_id, carry_from,
+                    values[0], values[1], values[2], digest, stamp))
+        else:
+            append((*values, generation, digest, *extra, stamp))
     if not params:
         return 0
-    return _execute_upsert(JournalLine, dialect, carry, params)
+    return _execute_upsert(JournalLine, carry, params)
 
 
 @cache
-def _line_hash_template(dialect: str) -> str:
+def _line_hash_template() -> str:
     """A format string giving, for a ``LINE_COLUMNS`` tuple, exactly the text ``row_hash``
     digests for the same line as a dict (``repr`` of its value columns, money as Decimal);
-    it also checks that ``LINE_COLUMNS`` is still the table's column order."""
+    it also checks that ``LINE_COLUMNS`` is still the table's column order (and the staging
+    table's, for COPY)."""
     from app.accounting.models import JournalLine
 
     columns = _insert_columns(JournalLine)
     expected = (*LINE_COLUMNS, "generation", "row_hash", "deleted_at", "source_modified_at",
                 "client_id", "changed_at")
-    if columns != expected:
+    staged = (*LINE_COLUMNS, "row_hash", "deleted_at", "source_modified_at")
+    if columns != expected or _staged_columns(JournalLine) != staged:
         raise RuntimeError(f"write_journal_lines is out of step with the table: {columns}")
     parts = [f"Decimal('{{{LINE_COLUMNS.index(name)}}}')" if name in LINE_MONEY
              else f"{{{LINE_COLUMNS.index(name)}!r}}" for name in value_columns(JournalLine)]
@@ -352,13 +395,11 @@ def _values_getter(model: type[SyncedRow]):
 
 
 def _has_rows(model: type[SyncedRow], client_id: int, generation: int) -> bool:
-    """Whether the generation holds any row (asked once per page: plain driver SQL, an index
-    probe, none of the ORM's per-statement work)."""
-    dialect = db.session.get_bind().dialect.name
-    marker = "?" if dialect == "sqlite" else "%s"
+    """SQLite: whether the generation holds any row, so a first full sync skips the carry-over
+    probe (asked once per page: plain driver SQL, an index probe, none of the ORM's work).
+    PostgreSQL's merge probes an empty generation as cheaply as it asks."""
     found = db.session.connection().exec_driver_sql(
-        f"SELECT 1 FROM {model.__table__.name} "
-        f"WHERE client_id = {marker} AND generation = {marker} LIMIT 1",
+        f"SELECT 1 FROM {model.__table__.name} WHERE client_id = ? AND generation = ? LIMIT 1",
         (client_id, generation),
     ).first()
     return found is not None
@@ -390,9 +431,9 @@ def _sqlite_decimal(value: Decimal | None) -> str | None:
 
 
 @cache
-def _upsert_statement(model: type[SyncedRow], dialect: str, carry: bool = False
+def _upsert_statement(model: type[SyncedRow], carry: bool = False
                       ) -> tuple[str, Any, tuple, Any]:
-    """(SQL, getter of the parameter values, (index, adapter) pairs, getter of the probe
+    """SQLite: (SQL, getter of the parameter values, (index, adapter) pairs, getter of the probe
     values) of the bulk upsert. ``changed_at`` is the last column; with ``carry`` its value is
     ``COALESCE((the carried-from generation's changed_at of the same key and hash), now)``,
     whose parameters (client_id, generation, *natural key, row_hash) come just before ``now``.
@@ -403,31 +444,30 @@ def _upsert_statement(model: type[SyncedRow], dialect: str, carry: bool = False
     for index, name in enumerate(columns):
         kind = table.c[name].type
         if isinstance(kind, UTCDateTime):
-            adapters.append((index, _sqlite_datetime if dialect == "sqlite" else _naive_utc))
-        elif dialect == "sqlite" and isinstance(kind, Date):
+            adapters.append((index, _sqlite_datetime))
+        elif isinstance(kind, Date):
             adapters.append((index, _sqlite_date))
-        elif dialect == "sqlite" and isinstance(kind, Numeric):
+        elif isinstance(kind, Numeric):
             adapters.append((index, _sqlite_decimal))
-    head, group, tail = _upsert_parts(model, dialect, carry)
+    head, group, tail = _upsert_parts(model, carry)
     return (head + group + tail, itemgetter(*columns), tuple(adapters),
-            itemgetter(*model.natural_key, "row_hash"))
+            itemgetter(*unique_key(model), "row_hash"))
 
 
 @cache
-def _upsert_parts(model: type[SyncedRow], dialect: str, carry: bool) -> tuple[str, str, str]:
-    """The upsert as (INSERT … VALUES, one row's value group, ON CONFLICT …)."""
+def _upsert_parts(model: type[SyncedRow], carry: bool) -> tuple[str, str, str]:
+    """SQLite: the upsert as (INSERT … VALUES, one row's value group, ON CONFLICT …)."""
     table = model.__table__
     columns = _insert_columns(model)
-    marker = "?" if dialect == "sqlite" else "%s"
-    placeholders = [marker for _ in columns]
+    placeholders = ["?" for _ in columns]
     if carry:
-        keys = " AND ".join(f"prev.{k} = {marker}" for k in model.natural_key)
+        keys = " AND ".join(f"prev.{k} = ?" for k in unique_key(model))
         placeholders[-1] = (
             f"COALESCE((SELECT prev.changed_at FROM {table.name} AS prev "
-            f"WHERE prev.client_id = {marker} AND prev.generation = {marker} AND {keys} "
-            f"AND prev.row_hash = {marker} AND prev.deleted_at IS NULL), {marker})"
+            f"WHERE prev.client_id = ? AND prev.generation = ? AND {keys} "
+            f"AND prev.row_hash = ? AND prev.deleted_at IS NULL), ?)"
         )
-    conflict = ("client_id", "generation", *model.natural_key)
+    conflict = ("client_id", "generation", *unique_key(model))
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in conflict)
     return (
         f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ",
@@ -438,16 +478,197 @@ def _upsert_parts(model: type[SyncedRow], dialect: str, carry: bool) -> tuple[st
     )
 
 
-def _execute_upsert(model: type[SyncedRow], dialect: str, carry: bool, params: list[tuple]
-                    ) -> int:
-    """Run the upsert for ``params``: one executemany (SQLite: its C loop; PostgreSQL: psycopg's
-    pipeline, one round trip per page). Multi-row VALUES statements were measured slower on
-    PostgreSQL here (psycopg re-parses and re-binds a 17,000-placeholder query per page: 4x
-    the CPU of the pipeline)."""
-    head, group, tail = _upsert_parts(model, dialect, carry)
+def _execute_upsert(model: type[SyncedRow], carry: bool, params: list[tuple]) -> int:
+    """SQLite: run the upsert for ``params`` as one executemany (SQLite's C loop)."""
+    head, group, tail = _upsert_parts(model, carry)
     result = db.session.connection().exec_driver_sql(head + group + tail, params)
     count = result.rowcount
     return count if count is not None and count >= 0 else len(params)
+
+
+# -- writing a new generation in the background ------------------------------------------
+
+
+class PageWriter:
+    """Runs a full sync's page writes (store calls into the new, invisible generation) in a
+    thread with its own app context, session and connection, committing each page, so the
+    database merges page n while the caller maps page n+1.
+
+    Only where the database takes a second writer without waiting (PostgreSQL); elsewhere
+    ``write`` runs inline in the caller's session (``PageWriter.for_session``). The rows handed
+    over belong to the writer from then on. ``finish`` waits for every page and re-raises the
+    writer's error; a writer error also surfaces at the next ``write``. ``close`` stops it
+    early, its uncommitted page rolled back (what a killed run leaves: invisible rows of an
+    unfinished generation, which the next full sync deletes first)."""
+
+    _STOP = object()
+
+    def __init__(self, app, depth: int = 2) -> None:
+        self._pages: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(app,), name="store-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def for_session(cls) -> PageWriter | None:
+        """A writer for the current app's database, or None to write inline."""
+        if db.session.get_bind().dialect.name != "postgresql":
+            return None
+        return cls(current_app._get_current_object())
+
+    def _run(self, app) -> None:
+        with app.app_context():
+            try:
+                while (job := self._pages.get()) is not self._STOP:
+                    if self._error is None:
+                        job()
+                        db.session.commit()
+            except BaseException as exc:  # re-raised in the caller's thread
+                self._error = exc
+                db.session.rollback()
+                while self._pages.get() is not self._STOP:  # unblock the caller, then end
+                    pass
+            finally:
+                db.session.remove()
+
+    def write(self, function, *args, **kwargs) -> None:
+        """Queue ``function(*args, **kwargs)`` (a store write); blocks while ``depth`` pages
+        wait already."""
+        if self._error is not None:
+            raise self._error
+        self._pages.put(partial(function, *args, **kwargs))
+
+    def finish(self) -> None:
+        """Every queued page written and committed (or the writer's error raised)."""
+        self._pages.put(self._STOP)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        """Stop without finishing what is queued (after an error in the caller)."""
+        if self._thread.is_alive():
+            self._error = self._error or RuntimeError("page writer closed")
+            self._pages.put(self._STOP)
+            self._thread.join()
+
+
+# -- PostgreSQL: COPY into a staging table, one set-based merge per page -----------------------
+
+
+@cache
+def unique_key(model: type[SyncedRow]) -> tuple[str, ...]:
+    """The natural key as the table's named unique constraint declares it (after client_id and
+    generation): what ON CONFLICT must name, whatever the model's columns become."""
+    for constraint in model.__table__.constraints:
+        if isinstance(constraint, UniqueConstraint) and str(constraint.name).endswith(
+            "_natural_key"
+        ):
+            names = tuple(c.name for c in constraint.columns)
+            if names[:2] != ("client_id", "generation"):
+                raise RuntimeError(f"{constraint.name} must start with client_id, generation")
+            return names[2:]
+    raise RuntimeError(f"{model.__table__.name} has no *_natural_key unique constraint")
+
+
+@cache
+def _staged_columns(model: type[SyncedRow]) -> tuple[str, ...]:
+    """What one page puts into the staging table: every column but the surrogate id and what
+    is the same for the whole page (client, generation, the page's ``changed_at``)."""
+    same = {"client_id", "generation", "changed_at"}
+    return tuple(name for name in _insert_columns(model) if name not in same)
+
+
+@cache
+def _staging_ddl(model: type[SyncedRow], dialect) -> tuple[str, str]:
+    """(name, CREATE statement) of the model's staging table: a temporary table of this
+    connection with the staged columns' types (no constraints: the merge checks them), emptied
+    at every commit; ``seq`` keeps the page's order, so a key repeated within one page ends
+    as its last occurrence, as row-by-row upserts would leave it."""
+    table = model.__table__
+    name = f"stage_{table.name}"
+    columns = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}"
+                        for c in _staged_columns(model))
+    return name, (f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} (seq bigserial, {columns}) "
+                  "ON COMMIT DELETE ROWS")
+
+
+@cache
+def _merge_statement(model: type[SyncedRow], carry: bool, returning: bool) -> str:
+    """INSERT … SELECT of the staged page into the table, emptying the staging table in the
+    same statement. A live row's ``changed_at`` comes, with ``carry``, from the carried-from
+    generation's row of the same key and hash (one probe of the natural-key index per row, as
+    in ``_upsert_parts``); an existing row is rewritten only when its hash or deleted state
+    changed, so an unchanged re-read keeps its ``changed_at``."""
+    table = model.__table__.name
+    keys = unique_key(model)
+    staged = _staged_columns(model)
+    key_list = ", ".join(keys)
+    changed_at = "%(now)s"
+    if carry:
+        same_key = " AND ".join(f"prev.{k} = page.{k}" for k in keys)
+        changed_at = (
+            f"COALESCE((SELECT prev.changed_at FROM {table} AS prev "
+            f"WHERE prev.client_id = %(client_id)s AND prev.generation = %(carry_from)s "
+            f"AND {same_key} AND prev.row_hash = page.row_hash AND prev.deleted_at IS NULL), "
+            "%(now)s)"
+        )
+    conflict = ("client_id", "generation", *keys)
+    columns = ("client_id", "generation", *staged, "changed_at")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in conflict)
+    stage, _ = _staging_ddl(model, _PG_DIALECT)
+    return (
+        f"WITH staged AS (DELETE FROM {stage} RETURNING *), "
+        f"page AS (SELECT DISTINCT ON ({key_list}) * FROM staged ORDER BY {key_list}, seq DESC) "
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"SELECT %(client_id)s, %(generation)s, "
+        f"{', '.join(f'page.{c}' for c in staged)}, {changed_at} FROM page "
+        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates} "
+        f"WHERE {table}.row_hash <> excluded.row_hash "
+        f"OR ({table}.deleted_at IS NULL) <> (excluded.deleted_at IS NULL)"
+        + (f" RETURNING {key_list}" if returning else "")
+    )
+
+
+def _copy_merge(model: type[SyncedRow], client_id: int, generation: int, rows: Iterable[tuple],
+                *, now: datetime, carry_from: int | None, returning: bool = False
+                ) -> tuple[int, list[tuple]]:
+    """One page into PostgreSQL: ``rows`` (``_staged_columns`` order, timestamps naive UTC)
+    through COPY into the staging table, then one merge. Three round trips per page, none per
+    row. Returns (rows inserted or changed, their natural keys when ``returning``)."""
+    stage, create = _staging_ddl(model, _PG_DIALECT)
+    cursor = db.session.connection().connection.cursor()
+    try:
+        cursor.execute(create)
+        with cursor.copy(f"COPY {stage} ({', '.join(_staged_columns(model))}) FROM STDIN"
+                         ) as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+        cursor.execute(_merge_statement(model, carry_from is not None, returning), {
+            "client_id": client_id, "generation": generation, "carry_from": carry_from,
+            "now": _naive_utc(now),
+        })
+        keys = [tuple(found) for found in cursor.fetchall()] if returning else []
+        return cursor.rowcount, keys
+    finally:
+        cursor.close()
+
+
+@cache
+def _staged_getter(model: type[SyncedRow]) -> tuple[Any, tuple]:
+    """(itemgetter of ``_staged_columns``, (index, adapter) pairs): timestamps to naive UTC,
+    what a ``timestamp without time zone`` column takes (COPY would drop an offset)."""
+    table = model.__table__
+    columns = _staged_columns(model)
+    adapters = tuple((index, _naive_utc) for index, name in enumerate(columns)
+                     if isinstance(table.c[name].type, UTCDateTime))
+    return itemgetter(*columns), adapters
+
+
+def _as_tuple(value: Any) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def keys_in(model: type[SyncedRow], columns: Sequence[str], keys: Iterable[tuple]) -> list:

@@ -11,6 +11,7 @@ the run then completes "with warnings".
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
@@ -26,6 +27,12 @@ ACCOUNT_JUMP_SHARE = 0.2
 ACCOUNT_JUMP_MIN = 10
 PERIOD_JUMP_SHARE = 0.5
 PERIOD_JUMP_MIN = Decimal("1000")
+FIGURES_DATASET = "gl_balances"
+"""The DatasetState whose ``figures`` hold what the checks keep between runs."""
+UNCHECKED = "unchecked"
+"""figures key: periods written since the last checks (kept by the engine with its writes)."""
+GL_JOURNAL = "gl_journal"
+"""figures key: the GL/journal differences found, [*SERIES values, 4 × amount]."""
 
 
 def kr(value) -> str:
@@ -96,39 +103,29 @@ SERIES = ("period", "account_number", "subaccount", "branch_number")
 """What GL balances and journal lines are compared per (both tables have these columns)."""
 
 
-def gl_journal_differences(client_id: int) -> dict[tuple[str, ...], tuple[Decimal, ...]]:
+def gl_journal_differences(
+    client_id: int, periods: Collection[str] | None = None
+) -> dict[tuple[str, ...], tuple[Decimal, ...]]:
     """(period, account, subaccount, branch) -> (GL debit, GL credit, journal debit, journal
-    credit) where the ACTUAL ledger and the journal lines differ."""
+    credit) where the ACTUAL ledger and the journal lines differ.
+
+    With ``periods`` only those periods are summed: their GL rows through the natural-key
+    index, their journal lines through their batches (a line's period is its batch's), so an
+    incremental run pays for what it touched, not for the whole journal."""
+    gl_live = _gl_live(client_id)
+    if periods is not None:
+        if not periods:
+            return {}
+        gl_live.append(GLBalance.period.in_(sorted(periods)))
     gl: dict[tuple[str, ...], list[Decimal]] = {}
     gl_series = [getattr(GLBalance, name) for name in SERIES]
     for *key, debit, credit in db.session.execute(
         select(*gl_series, func.sum(GLBalance.period_debit), func.sum(GLBalance.period_credit))
-        .where(*_gl_live(client_id))
+        .where(*gl_live)
         .group_by(*gl_series)
     ):
         gl[tuple(key)] = [_dec(debit), _dec(credit)]
-    # Journal sums per (period, account) from the lines alone, then minus the lines of batches
-    # not posted (rare: usually no such batch, no query). No line-to-batch join: its plan would
-    # hang on fresh statistics (a nested loop over a just-written generation is quadratic).
-    line_live = _live(JournalLine, client_id)
-    line_series = [getattr(JournalLine, name) for name in SERIES]
-    sums = (*line_series, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
-    journal: dict[tuple[str, ...], list[Decimal]] = {}
-    for *key, debit, credit in db.session.execute(
-        select(*sums).where(*line_live).group_by(*line_series)
-    ):
-        journal[tuple(key)] = [_dec(debit), _dec(credit)]
-    unposted = db.session.execute(
-        select(JournalBatch.module, JournalBatch.batch_number).where(
-            *_live(JournalBatch, client_id), JournalBatch.status.in_(NOT_POSTED))
-    ).all()
-    for condition in keys_in(JournalLine, JournalLine.parent_key, [tuple(k) for k in unposted]):
-        for *key, debit, credit in db.session.execute(
-            select(*sums).where(*line_live, condition).group_by(*line_series)
-        ):
-            entry = journal[tuple(key)]
-            entry[0] -= _dec(debit)
-            entry[1] -= _dec(credit)
+    journal = _journal_sums(client_id) if periods is None else _journal_sums_in(client_id, periods)
     zero = [Decimal(0), Decimal(0)]
     differences = {}
     for key in set(gl) | set(journal):
@@ -138,6 +135,50 @@ def gl_journal_differences(client_id: int) -> dict[tuple[str, ...], tuple[Decima
         if abs((g[0] - g[1]) - (j[0] - j[1])) > TOLERANCE:
             differences[key] = (g[0], g[1], j[0], j[1])
     return differences
+
+
+_LINE_SERIES = tuple(getattr(JournalLine, name) for name in SERIES)
+_LINE_SUMS = (*_LINE_SERIES, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
+
+
+def _add_sums(journal: dict[tuple[str, ...], list[Decimal]], statement, sign: int = 1) -> None:
+    for *key, debit, credit in db.session.execute(statement.group_by(*_LINE_SERIES)):
+        entry = journal.setdefault(tuple(key), [Decimal(0), Decimal(0)])
+        entry[0] += sign * _dec(debit)
+        entry[1] += sign * _dec(credit)
+
+
+def _journal_sums(client_id: int) -> dict[tuple[str, ...], list[Decimal]]:
+    """Posted journal sums per ``SERIES`` of the whole journal: from the lines alone, then
+    minus the lines of batches not posted (rare: usually no such batch, no query). No
+    line-to-batch join: its plan would hang on fresh statistics (a nested loop over a
+    just-written generation is quadratic)."""
+    line_live = _live(JournalLine, client_id)
+    journal: dict[tuple[str, ...], list[Decimal]] = {}
+    _add_sums(journal, select(*_LINE_SUMS).where(*line_live))
+    unposted = db.session.execute(
+        select(JournalBatch.module, JournalBatch.batch_number).where(
+            *_live(JournalBatch, client_id), JournalBatch.status.in_(NOT_POSTED))
+    ).all()
+    for condition in keys_in(JournalLine, JournalLine.parent_key, [tuple(k) for k in unposted]):
+        _add_sums(journal, select(*_LINE_SUMS).where(*line_live, condition), sign=-1)
+    return journal
+
+
+def _journal_sums_in(client_id: int, periods: Collection[str]
+                     ) -> dict[tuple[str, ...], list[Decimal]]:
+    """Posted journal sums per ``SERIES`` of ``periods`` only: the posted batches of those
+    periods, then their lines by batch (natural-key index probes)."""
+    posted = db.session.execute(
+        select(JournalBatch.module, JournalBatch.batch_number).where(
+            *_live(JournalBatch, client_id), JournalBatch.period.in_(sorted(periods)),
+            JournalBatch.status.not_in(NOT_POSTED))
+    ).all()
+    journal: dict[tuple[str, ...], list[Decimal]] = {}
+    line_live = _live(JournalLine, client_id)
+    for condition in keys_in(JournalLine, JournalLine.parent_key, [tuple(k) for k in posted]):
+        _add_sums(journal, select(*_LINE_SUMS).where(*line_live, condition))
+    return journal
 
 
 def figures(client_id: int) -> dict:
@@ -156,8 +197,26 @@ def figures(client_id: int) -> dict:
     return {"accounts": accounts or 0, "period_debits": totals}
 
 
-def run_checks(client_id: int, previous: dict | None) -> tuple[list[dict], dict]:
-    """All checks for one client: (warnings, figures to keep for the next run)."""
+def _gl_journal_now(client_id: int, previous: dict | None, periods: Collection[str] | None
+                    ) -> dict[tuple[str, ...], tuple[Decimal, ...]]:
+    """The GL/journal differences of the whole copy: with ``periods`` (what an incremental run
+    wrote) only those periods and the ones an earlier run left unchecked are summed again; the
+    other periods keep what the previous checks found (their rows did not change since)."""
+    width = len(SERIES)
+    stored = (previous or {}).get(GL_JOURNAL)
+    if periods is None or stored is None or any(len(found) != width + 4 for found in stored):
+        return gl_journal_differences(client_id)
+    resum = set(periods) | set(previous.get(UNCHECKED) or ())
+    kept = {tuple(found[:width]): tuple(Decimal(v) for v in found[width:])
+            for found in stored if found[0] not in resum}
+    kept.update(gl_journal_differences(client_id, resum))
+    return kept
+
+
+def run_checks(client_id: int, previous: dict | None, touched: Collection[str] | None = None
+               ) -> tuple[list[dict], dict]:
+    """All checks for one client: (warnings, figures to keep for the next run). ``touched``:
+    the periods an incremental run wrote (see ``_gl_journal_now``); None checks everything."""
     warnings: list[dict] = []
 
     batches = unbalanced_batches(client_id)
@@ -185,7 +244,7 @@ def run_checks(client_id: int, previous: dict | None) -> tuple[list[dict], dict]
             "periods": [p for p, _, _ in periods],
         })
 
-    differences = gl_journal_differences(client_id)
+    differences = _gl_journal_now(client_id, previous, touched)
     if differences:
         keys = sorted(differences)
         named = ", ".join(
@@ -202,6 +261,8 @@ def run_checks(client_id: int, previous: dict | None) -> tuple[list[dict], dict]
         })
 
     now_figures = figures(client_id)
+    now_figures[GL_JOURNAL] = [[*key, *(str(v) for v in values)]
+                               for key, values in sorted(differences.items())]
     if previous:
         old_accounts = int(previous.get("accounts") or 0)
         new_accounts = now_figures["accounts"]

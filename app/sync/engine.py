@@ -99,6 +99,10 @@ class StreamResult:
 class ClientSync:
     """One sync run's reading and writing for one client."""
 
+    tracks_touched_periods = True
+    """Whether ``touched_periods`` names every period an incremental run wrote, so its checks
+    may re-sum only those (a subclass that does not keep it gets whole checks)."""
+
     def __init__(
         self,
         client_id: int,
@@ -110,6 +114,7 @@ class ClientSync:
         prefetch: int = PREFETCH_PAGES,
         orgnr: str | None = None,
         name: str | None = None,
+        concurrency: int = 1,
     ) -> None:
         self.client_id = client_id
         self.orgnr, self.name = orgnr, name
@@ -123,11 +128,16 @@ class ClientSync:
         self.now = now
         self.lookback = lookback
         self.prefetch = prefetch
+        self.concurrency = concurrency
         self.counts: dict[str, int] = {}
+        self.touched_periods: set[str] = set()
+        """Periods whose GL balances or journal this run wrote (the checks re-sum only these)."""
         self._pending: dict[str, int] = {}
         self._step: str | None = None
         self._reported = 0.0
         self.done = 0
+        self._writer: store.PageWriter | None = None
+        self._started: dict[str, tuple] = {}  # stream -> (params, since, pages already fetching)
         self.total = sum(
             db.session.scalars(
                 select(DatasetState.row_count).where(
@@ -188,14 +198,36 @@ class ClientSync:
     def _pages(self, stream: str, params: dict | None = None, *, since=None,
                transform: Callable[[list], Any] | None = None) -> Iterable[Any]:
         """The stream's pages, fetched ahead in a background thread (the next downloads overlap
-        our mapping and writing), mapped by ``transform`` here in the consumer: the fetching
-        thread does nothing but fetch, so a slow source stays the only bottleneck."""
-        pages: Iterable[Any] = self.api.stream(stream).pages(
-            params, since=since, prefetch=self.prefetch
-        )
+        our mapping and writing; up to ``concurrency`` of them at once), mapped by
+        ``transform`` here in the consumer: the fetching threads do nothing but fetch, so a
+        slow source stays the only bottleneck."""
+        started = self._started.pop(stream, None)
+        if started is not None and started[:2] == (params, since):
+            pages: Iterable[Any] = started[2]
+        else:
+            pages = self.api.stream(stream).pages(
+                params, since=since, prefetch=self.prefetch, concurrency=self.concurrency
+            )
         if transform is not None:
             pages = (transform(page) for page in pages)
         return pages
+
+    def _start_fetching(self, streams: list[tuple[str, datetime | None]]) -> None:
+        """Set the streams a run reads in order (those whose parameters are known before the
+        run reads anything) fetching now: the first pages of the later streams download while
+        the earlier ones are written (the tenant's calls in flight stay
+        within its ``concurrency``; each stream stays ``prefetch`` pages ahead at most)."""
+        if not self.prefetch:
+            return
+        for stream, since in streams:
+            pages = self.api.stream(stream).pages(None, since=since, prefetch=self.prefetch,
+                                                  concurrency=self.concurrency)
+            self._started[stream] = (None, since, pages)
+
+    def _stop_fetching(self) -> None:
+        for _, _, pages in self._started.values():
+            pages.close()
+        self._started.clear()
 
     def read_plan(
         self,
@@ -222,21 +254,22 @@ class ClientSync:
                              to_period=params["toFinPeriod"])
         for rows in self._pages(plan.stream, params, since=since,
                                 transform=lambda page: self._mapped(page, to_row, plan.dataset)):
-            changed = store.write_rows(
-                model, self.client_id, generation, rows, now=self.now, carry_from=carry_from
-            )
-            result.changed += changed
-            if changed and carry_from is None and plan.dataset in MOVES_BALANCES:
-                self._mark_balances_due({MOVES_BALANCES[plan.dataset]})
-            if carry_from is None:  # in place: each page durable at once
-                db.session.commit()
-            for row in rows:
+            for row in rows:  # before the write: a background writer owns the rows after it
                 result.bookmark = _max(result.bookmark, row.get("source_modified_at"))
                 if track_keys:
                     result.seen.add(tuple(row[k] for k in model.natural_key))
                 if "period" in row:
                     result.periods.add(row["period"])
             result.rows += len(rows)
+            changed = self._write(
+                store.write_rows, model, self.client_id, generation, rows, now=self.now,
+                carry_from=carry_from,
+            )
+            result.changed += changed
+            if changed and carry_from is None and plan.dataset in MOVES_BALANCES:
+                self._mark_balances_due({MOVES_BALANCES[plan.dataset]})
+            if carry_from is None:  # in place: each page durable at once
+                db.session.commit()
             self._report(plan.step, **{plan.dataset: len(rows)})
         if plan.dataset == "periods" and result.periods:
             self.period_range = (min(result.periods), max(result.periods))
@@ -273,6 +306,7 @@ class ClientSync:
             for batch, lines in page:
                 key = (batch["module"], batch["batch_number"])
                 result.seen.add(key)
+                self.touched_periods.add(batch["period"])
                 result.bookmark = _max(result.bookmark, batch["source_modified_at"])
                 if batch["deleted_at"] is not None and not in_place:
                     continue
@@ -328,14 +362,22 @@ class ClientSync:
                 batch_rows.append(batch)
                 line_batches.append((batch, values))
                 line_count += len(values)
-            store.write_rows(JournalBatch, self.client_id, generation, batch_rows,
-                             now=now, carry_from=carry_from)
-            store.write_journal_lines(self.client_id, generation, line_batches, now=now,
-                                      carry_from=carry_from)
+            self._write(store.write_rows, JournalBatch, self.client_id, generation, batch_rows,
+                        now=now, carry_from=carry_from)
+            self._write(store.write_journal_lines, self.client_id, generation, line_batches,
+                        now=now, carry_from=carry_from)
             result.rows += line_count
             self._report(JOURNAL_STEP, journal_batches=len(batch_rows), journal_lines=line_count)
         self._report(JOURNAL_STEP, flush=True)
         return result
+
+    def _write(self, function: Callable[..., int], *args: Any, **kwargs: Any) -> int:
+        """A store write: in the full sync's background writer when it has one (the count of
+        changed rows is then unknown: 0), else now, in this session."""
+        if self._writer is None:
+            return function(*args, **kwargs)
+        self._writer.write(function, *args, **kwargs)
+        return 0
 
     def _drop_stale_lines(self, generation: int, batch_keys: list[tuple], keep: set[tuple]) -> None:
         for condition in store.keys_in(JournalLine, JournalLine.parent_key, batch_keys):
@@ -365,13 +407,25 @@ class ClientSync:
     def full(self) -> None:
         """Re-read everything into a new generation and flip to it atomically."""
         old, new = store.begin_full_sync(self.client_id)
-        self.write_organization()
+        self._start_fetching([(plan.stream, EPOCH if plan.needs_filter else None)
+                              for plan in PLANS if not plan.period_range]
+                             + [("journal_transactions", EPOCH)])
         bookmarks: dict[str, datetime | None] = {}
-        for plan in PLANS:
-            result = self.read_plan(plan, generation=new, carry_from=old, since=None,
-                                    track_keys=False)
-            bookmarks[plan.dataset] = result.bookmark
-        journal = self.read_journal(generation=new, carry_from=old, in_place=False)
+        self._writer = store.PageWriter.for_session()
+        try:
+            self.write_organization()
+            for plan in PLANS:
+                result = self.read_plan(plan, generation=new, carry_from=old, since=None,
+                                        track_keys=False)
+                bookmarks[plan.dataset] = result.bookmark
+            journal = self.read_journal(generation=new, carry_from=old, in_place=False)
+            if self._writer is not None:
+                self._writer.finish()
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+            self._writer = None
+            self._stop_fetching()
         bookmarks["journal_batches"] = bookmarks["journal_lines"] = journal.bookmark
         self._report("Tar i bruk de nye dataene")
         removed = store.finish_full_sync(
@@ -467,6 +521,7 @@ class ClientSync:
             if gone:
                 self.counts[f"{plan.dataset}_removed"] = len(gone)
         if plan.dataset == "gl_balances":
+            self.touched_periods |= result.periods
             self._sweep_vanished_gl(generation, result.seen)
             if result.periods:
                 # Periods whose balances moved: the journal step checks them for deleted
@@ -483,6 +538,7 @@ class ClientSync:
     def _finish_stream(self, state: DatasetState, seen: datetime | None,
                        model: type[SyncedRow], generation: int) -> None:
         """Advance the bookmark and freshness in the commit that ends the stream."""
+        self._note_unchecked()
         state.bookmark = _max(state.bookmark, seen)
         state.synced_at = self.now
         state.row_count = db.session.scalar(
@@ -491,6 +547,18 @@ class ClientSync:
                 model.deleted_at.is_(None))
         )
         db.session.commit()
+
+    def _note_unchecked(self) -> None:
+        """Keep the touched periods (in the caller's transaction, with the rows and bookmark
+        that touched them) until the checks have re-summed them: a run that stops before its
+        checks leaves them for the next run's (``checks.run_checks``)."""
+        if not self.touched_periods:
+            return
+        state = store.dataset_state(self.client_id, checks.FIGURES_DATASET)
+        pending = set((state.figures or {}).get(checks.UNCHECKED, []))
+        if not self.touched_periods <= pending:
+            state.figures = {**(state.figures or {}),
+                             checks.UNCHECKED: sorted(pending | self.touched_periods)}
 
     def _sweep_vanished_gl(self, generation: int, received: set[tuple]) -> None:
         """Tombstone GL rows that vanished at the source (a balance back to zero, no lines).
@@ -521,12 +589,15 @@ class ClientSync:
         for key in received:
             slot = series(key)
             first[slot] = min(first.get(slot, key[0]), key[0])
-        gone = []
+        gone_rows = []
         for row in stored:
             key = tuple(row[2:])
             if key not in received and key[0] > first.get(series(key), "999999"):
-                gone.append(row.id)
+                gone_rows.append(row)
+        gone = [row.id for row in gone_rows]
         if gone:
+            self.touched_periods.update(row.period for row in gone_rows)
+            self._note_unchecked()
             store.tombstone(GLBalance, gone, now=self.now)
             db.session.commit()
             self.counts["gl_balances_removed"] = self.counts.get("gl_balances_removed", 0) + len(gone)
@@ -548,8 +619,8 @@ class ClientSync:
         self.reconcile_left: list[str] = []
         if not touched:
             return parties
-        differing = {key[0] for key in checks.gl_journal_differences(self.client_id)}
-        candidates = sorted(differing & touched)
+        differing = {key[0] for key in checks.gl_journal_differences(self.client_id, touched)}
+        candidates = sorted(differing)
         self.reconcile_left = candidates[MAX_RECONCILE_PERIODS:]  # the next run goes on
         for period in candidates[:MAX_RECONCILE_PERIODS]:
             result = self.read_journal(generation=generation, carry_from=None,
@@ -608,5 +679,7 @@ class ClientSync:
             self._report(step, gl_balances=len(rows))
         store.tombstone_missing(GLBalance, self.client_id, gl_generation, seen,
                                 GLBalance.period == period, now=self.now)
+        self.touched_periods.add(period)
+        self._note_unchecked()
         db.session.commit()
         return period

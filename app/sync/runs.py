@@ -200,14 +200,16 @@ def _engine(client: Client, progress: Progress, *, now) -> ClientSync:
     if client.integration.system == tripletex_sync.SYSTEM:
         return tripletex_sync.engine(client, progress, now=now,
                                      lookback=timedelta(seconds=seconds))
+    concurrency = current_app.config.get("VISMA_PAGE_CONCURRENCY", 1)
     return ClientSync(
         client.id,
-        visma_client().tenant_api(client.external_id),
+        visma_client().tenant_api(client.external_id, concurrency=concurrency),
         progress,
         now=now,
         lookback=timedelta(seconds=seconds),
         orgnr=client.orgnr,
         name=client.name,
+        concurrency=concurrency,
     )
 
 
@@ -289,8 +291,10 @@ def _sync(run: SyncRun, integration: Integration, client: Client | None, progres
 def _after_sync(client: Client, engine: ClientSync, progress: Progress, *, now, full: bool
                 ) -> Outcome:
     progress.update("Kontrollerer tallene")
-    figures_state = store.dataset_state(client.id, "gl_balances")
-    warnings, figures = checks.run_checks(client.id, figures_state.figures or None)
+    figures_state = store.dataset_state(client.id, checks.FIGURES_DATASET)
+    warnings, figures = checks.run_checks(client.id, figures_state.figures or None,
+                                          None if full or not engine.tracks_touched_periods
+                                          else engine.touched_periods)
     warnings = _rejections(engine) + warnings
     figures_state.figures = figures
     client.last_sync_at = utcnow()

@@ -71,6 +71,8 @@ def _key(model: type[SyncedRow], row: dict) -> tuple:
 class TripletexSync(ClientSync):
     """One sync run's reading and writing for one Tripletex client."""
 
+    tracks_touched_periods = False  # its incremental runs re-read periods of their own
+
     def __init__(self, client_id: int, tripletex: TripletexClient, company: ClientCompany,
                  progress: Progress, *, now: datetime, lookback: timedelta) -> None:
         api: CompanyApi = tripletex.company_api(company)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,20 +45,24 @@ class Tenant:
 class TenantApi:
     """The ERP API for one tenant, with its service token and its streams."""
 
-    def __init__(self, *, http: HttpClient, api_url: str, tokens: ServiceTokens, tenant_id: str):
+    def __init__(self, *, http: HttpClient, api_url: str, tokens: ServiceTokens, tenant_id: str,
+                 concurrency: int = 1):
         self.http = http
         self.api_url = api_url.rstrip("/")
         self.tenant_id = tenant_id
         self._token = tokens.provider(tenant_id)
+        # calls in flight for this tenant, whichever streams make them
+        self._slots = threading.BoundedSemaphore(max(1, concurrency))
 
     def __repr__(self) -> str:
         return f"TenantApi({self.tenant_id!r})"
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET ``path`` under the API base for this tenant; returns the parsed JSON."""
-        return self.http.get_json(
-            self.api_url + path, params=params, token=self._token, budget_key=self.tenant_id
-        )
+        with self._slots:
+            return self.http.get_json(
+                self.api_url + path, params=params, token=self._token, budget_key=self.tenant_id
+            )
 
     def stream(self, name: str) -> Stream:
         """A stream by name (see ``streams.STREAMS``) bound to this tenant."""
@@ -276,10 +281,12 @@ class VismaClient:
             )
         return tenants
 
-    def tenant_api(self, tenant_id: str) -> TenantApi:
-        """The ERP API for one tenant (service token cached, refreshed once after a 401)."""
+    def tenant_api(self, tenant_id: str, *, concurrency: int = 1) -> TenantApi:
+        """The ERP API for one tenant (service token cached, refreshed once after a 401), with
+        at most ``concurrency`` calls in flight."""
         return TenantApi(
-            http=self.http, api_url=self.api_url, tokens=self.service_tokens, tenant_id=tenant_id
+            http=self.http, api_url=self.api_url, tokens=self.service_tokens, tenant_id=tenant_id,
+            concurrency=concurrency,
         )
 
     # -- figures --------------------------------------------------------------------------

@@ -107,6 +107,7 @@ class RateBudget:
         self.limit: int | None = None
         self.reset_at: float | None = None
         self.next_allowed: float = 0.0
+        self.in_flight = 0  # calls sent and not yet answered (parallel page fetches)
         self.status = RateLimitStatus()
 
     def _reserve(self) -> int:
@@ -124,14 +125,17 @@ class RateBudget:
         return left if self.remaining <= 0 else left / self.remaining
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        """Record the rate-limit headers of a response."""
+        """Record the rate-limit headers of a response (of a call still counted in flight).
+
+        The other calls in flight may not have been counted in the answer's ``Remaining`` yet:
+        they are taken off it, so parallel calls never spend past the budget."""
         remaining = _int_header(headers, "X-RateLimit-Remaining")
         if remaining is None:
             return
         reset = _int_header(headers, "X-RateLimit-Reset")
         with self._lock:
             now = self._clock()
-            self.remaining = remaining
+            self.remaining = max(0, remaining - max(0, self.in_flight - 1))
             self.limit = _int_header(headers, "X-RateLimit-Limit") or self.limit
             self.reset_at = now + reset if reset is not None else None
             self.next_allowed = max(self.next_allowed, now + self._spacing(now))
@@ -153,10 +157,16 @@ class RateBudget:
             wait = max(0.0, self.next_allowed - now)
             spent = self.remaining is not None and self.remaining <= 0
             send_at = now + wait
+            self.in_flight += 1
             if self.remaining is not None:
                 self.remaining = max(0, self.remaining - 1)
                 self.next_allowed = send_at + self._spacing(send_at)
             return wait, spent
+
+    def answered(self) -> None:
+        """A call claimed through ``reserve`` got its answer (or failed to)."""
+        with self._lock:
+            self.in_flight = max(0, self.in_flight - 1)
 
     def throttled(self) -> None:
         """A 429 arrived: Retry-After now rules, forget the pacing state."""
@@ -291,6 +301,7 @@ class HttpClient:
         while True:
             wait, spent = budget.reserve()
             if spent and wait > policy.max_wait:
+                budget.answered()  # never sent
                 raise Throttled(
                     "Visma.net sin kvote for dette selskapet er brukt opp.",
                     retry_after=wait,
@@ -313,6 +324,7 @@ class HttpClient:
                     },
                     timeout=self.timeout,
                 )
+                budget.observe(response.headers)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 self.count(kind)
                 failures += 1
@@ -323,8 +335,9 @@ class HttpClient:
                     ) from exc
                 self._wait(policy.backoff(failures, self.rng))
                 continue
+            finally:
+                budget.answered()
             self.count(kind)
-            budget.observe(response.headers)
             status = response.status_code
             log.debug(
                 "GET %s %s -> %d in %.3fs",

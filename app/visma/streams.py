@@ -13,7 +13,9 @@ import logging
 import queue
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar, TypeVar
 
 from .errors import MalformedResponse
@@ -162,7 +164,54 @@ class PageNumberPaginator(Paginator):
             yield page
             if last or count < size:
                 return
+            if number == 1 and total is not None and stream.concurrency > 1:
+                yield from self._in_parallel(stream, params, size, total)
+                return
             number += 1
+
+    def _in_parallel(
+        self, stream: Stream, params: dict[str, Any], size: int, total: int
+    ) -> Iterator[Page]:
+        """Pages 2… of a stream whose first page gave ``totalCount``: up to
+        ``stream.concurrency`` requests in flight, yielded in page order (merging journal
+        batches across pages needs that order). The checks are the sequential loop's: every
+        page but the last full (a short one fetched once more), ``totalCount`` unchanged."""
+        last_number = -(-total // size)
+        numbers = iter(range(2, last_number + 1))
+        pool = ThreadPoolExecutor(max_workers=stream.concurrency,
+                                  thread_name_prefix="visma-page")
+        pending: deque[tuple[int, Future]] = deque()
+
+        def submit() -> None:
+            number = next(numbers, None)
+            if number is not None:
+                pending.append((number, pool.submit(self._fetch, stream, params, number, size)))
+
+        try:
+            for _ in range(stream.concurrency):
+                submit()
+            while pending:
+                number, future = pending.popleft()
+                page, page_total, _ = future.result()
+                submit()
+                if number < last_number and stream.count_items(page) < size:
+                    if self.refetch_short_page:
+                        log.warning("%s page %d short; fetching again", stream.path, number)
+                        page, page_total, _ = self._fetch(stream, params, number, size)
+                    if stream.count_items(page) < size:
+                        raise MalformedResponse(
+                            f"{stream.path}: page {number} has {stream.count_items(page)} rows "
+                            f"of {size}, but totalCount {total} says more follow"
+                        )
+                if page_total is not None and page_total != total:
+                    raise MalformedResponse(
+                        f"{stream.path}: totalCount changed from {total} to {page_total} while "
+                        "paging; the data changed during the read, run it again"
+                    )
+                if page:
+                    yield page
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
     def _fetch(
@@ -213,6 +262,9 @@ class Stream:
     """When set, at least one of these parameters must be given."""
     required: ClassVar[frozenset[str]] = frozenset()
     """Parameters Visma marks required (it answers 400 without them)."""
+
+    concurrency: int = 1
+    """Pages of a paged stream in flight at once once the first page told ``totalCount``."""
 
     def __init__(self, fetch: Fetch) -> None:
         self.fetch = fetch
@@ -266,16 +318,20 @@ class Stream:
         *,
         since: dt.datetime | None = None,
         prefetch: int = 0,
+        concurrency: int = 1,
     ) -> Iterator[Page]:
         """Yield the stream's records page by page.
 
         ``since`` filters on the cursor (``>=``, so the caller's look-back overlap works);
-        ``prefetch=n`` fetches up to ``n`` pages ahead in a background thread (paged endpoints
-        only: an unpaged one is a single call, nothing to overlap).
+        ``prefetch=n`` fetches up to ``n`` pages ahead in a background thread, starting now
+        (close the result if it may not be read to its end); ``concurrency=n`` fetches
+        up to ``n`` pages at once once the first page told how many there are (still yielded
+        in order; sequential when the API sends no ``metadata``).
         """
+        self.concurrency = max(1, concurrency)
         query = self.build_params(params, since=since)
         pages = self.post_process(self.paginator.pages(self, query))
-        if prefetch and isinstance(self.paginator, PageNumberPaginator):
+        if prefetch:
             return prefetched(pages, prefetch)
         return pages
 
@@ -446,15 +502,45 @@ STREAMS: dict[str, type[Stream]] = {
 _DONE = object()
 
 
-def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+class prefetched(Iterator[T]):  # noqa: N801 - used like the function it replaced
     """Iterate ``items`` in a background thread, at most ``depth`` items ahead of the caller.
 
-    Lets page n+1 download while the caller writes page n. Errors surface in the caller at the
-    point they occurred; closing the iterator early stops the producer after its current item.
+    The thread starts at once, so several streams can be set fetching before the first is
+    read. Lets page n+1 download while the caller writes page n. Errors surface in the caller
+    at the point they occurred; ``close`` (also at the end, on an error, or when the iterator
+    is dropped) stops the producer after its current item.
     """
-    slots: queue.Queue[tuple[object, Any]] = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
 
+    def __init__(self, items: Iterable[T], depth: int = 1) -> None:
+        self._slots: queue.Queue[tuple[object, Any]] = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        # the thread holds no reference to this object, so dropping it stops the thread
+        self._worker = threading.Thread(target=_produce, args=(items, self._slots, self._stop),
+                                        name="visma-prefetch", daemon=True)
+        self._worker.start()
+
+    def __next__(self) -> T:
+        if self._stop.is_set():
+            raise StopIteration
+        kind, value = self._slots.get()
+        if kind is _DONE:
+            self.close()
+            raise StopIteration
+        if kind == "error":
+            self.close()
+            raise value
+        return value
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._worker is not threading.current_thread():
+            self._worker.join(timeout=10)
+
+    def __del__(self) -> None:
+        self._stop.set()
+
+
+def _produce(items: Iterable[T], slots: queue.Queue, stop: threading.Event) -> None:
     def put(item: tuple[object, Any]) -> bool:
         while not stop.is_set():
             try:
@@ -464,30 +550,15 @@ def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
                 continue
         return False
 
-    def produce() -> None:
-        iterator = iter(items)
-        try:
-            for item in iterator:
-                if not put(("item", item)):
-                    return
-            put((_DONE, None))
-        except BaseException as exc:  # handed to the consumer, re-raised there
-            put(("error", exc))
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
-
-    worker = threading.Thread(target=produce, name="visma-prefetch", daemon=True)
-    worker.start()
+    iterator = iter(items)
     try:
-        while True:
-            kind, value = slots.get()
-            if kind is _DONE:
+        for item in iterator:
+            if not put(("item", item)):
                 return
-            if kind == "error":
-                raise value
-            yield value
+        put((_DONE, None))
+    except BaseException as exc:  # handed to the consumer, re-raised there
+        put(("error", exc))
     finally:
-        stop.set()
-        worker.join(timeout=10)
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()

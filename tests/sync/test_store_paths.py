@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.accounting import store
 from app.accounting.models import JournalBatch, JournalLine
@@ -149,3 +150,87 @@ def test_gl_journal_check_leaves_out_unposted_batches(store_app):
         db.session.commit()
         assert set(gl_journal_differences(client_id)) == {("202502", "1500", "", ""),
                                                           ("202502", "3000", "", "")}
+
+
+def test_incremental_checks_resum_only_touched_periods(store_app):
+    from app.accounting.models import GLBalance
+    from app.sync import checks
+
+    def gl_row(period, account, debit, credit):
+        return mapping.gl_balance_row({"financialPeriod": period, "account": {"number": account},
+                                       "periodToDateDebit": debit, "periodToDateCredit": credit})
+
+    with store_app.app_context():
+        client_id = _client()
+        rows = [mapping.journal_rows(r, now=NOW) for r in RECORDS]
+        store.write_rows(JournalBatch, client_id, 0, [b for b, _ in rows], now=NOW)
+        store.write_rows(JournalLine, client_id, 0, [x for _, lines in rows for x in lines],
+                         now=NOW)
+        # 202501 matches its journal but 1920 is 1 krone off; 202502 misses account 3000
+        store.write_rows(GLBalance, client_id, 0, [
+            gl_row("202501", "6300", 12500.5, 0), gl_row("202501", "2710", 3125.13, 0),
+            gl_row("202501", "1920", 0, 15624.63), gl_row("202502", "1500", 100, 0)], now=NOW)
+        db.session.commit()
+        everything = checks.gl_journal_differences(client_id)
+        assert set(everything) == {("202501", "1920", "", ""), ("202502", "3000", "", "")}
+        assert set(checks.gl_journal_differences(client_id, {"202502"})) == {
+            ("202502", "3000", "", "")}
+        assert checks.gl_journal_differences(client_id, set()) == {}
+
+        warnings, figures = checks.run_checks(client_id, None)  # a full run: everything
+        found = next(w for w in warnings if w["check"] == "gl_matches_journal")
+        assert found["periods"] == ["202501", "202502"]
+
+        # 202502 is fixed at the source and an incremental run touches only it: 202501's
+        # difference is still reported (kept from the last checks), 202502's is gone
+        store.write_rows(GLBalance, client_id, 0, [gl_row("202502", "3000", 0, 100)], now=NOW)
+        db.session.commit()
+        warnings, figures = checks.run_checks(client_id, figures, {"202502"})
+        found = next(w for w in warnings if w["check"] == "gl_matches_journal")
+        assert found["periods"] == ["202501"] and found["accounts"] == ["1920"]
+
+        # 202501 is fixed by a run that stopped before its checks: the period it left
+        # unchecked is re-summed by the next run's checks, though that run touched nothing
+        store.write_rows(GLBalance, client_id, 0, [gl_row("202501", "1920", 0, 15625.63)],
+                         now=NOW)
+        db.session.commit()
+        warnings, _ = checks.run_checks(client_id, {**figures, checks.UNCHECKED: ["202501"]},
+                                        set())
+        assert not [w for w in warnings if w["check"] == "gl_matches_journal"]
+
+
+@pytest.mark.postgres
+def test_page_writer_commits_pages_in_order_and_surfaces_a_failing_page(pg_app):
+    from app.accounting.models import GLBalance
+
+    def gl_rows(period, *accounts):
+        return [mapping.gl_balance_row({"financialPeriod": period, "account": {"number": a},
+                                        "periodToDateDebit": 10}) for a in accounts]
+
+    with pg_app.app_context():
+        client_id = _client()
+        writer = store.PageWriter.for_session()
+        writer.write(store.write_rows, GLBalance, client_id, 1, gl_rows("202501", "1920"),
+                     now=NOW)
+        writer.write(store.write_rows, GLBalance, client_id, 1, gl_rows("202502", "1920"),
+                     now=NOW)
+        writer.finish()
+        assert db.session.scalar(select(func.count()).select_from(GLBalance).where(
+            GLBalance.client_id == client_id, GLBalance.generation == 1)) == 2
+
+        writer = store.PageWriter.for_session()
+        writer.write(store.write_rows, GLBalance, client_id, 2, gl_rows("202503", "3000"),
+                     now=NOW)
+        too_long = gl_rows("2025033", "3000")  # the period column holds 6 characters
+        writer.write(store.write_rows, GLBalance, client_id, 2, too_long, now=NOW)
+        with pytest.raises(psycopg.DataError):  # raised here, in the caller's thread
+            writer.finish()
+        writer.close()
+        periods = db.session.scalars(select(GLBalance.period).where(
+            GLBalance.client_id == client_id, GLBalance.generation == 2)).all()
+        assert periods == ["202503"]  # the page before the failing one is committed
+
+
+def test_without_postgresql_pages_are_written_inline(app):
+    with app.app_context():
+        assert store.PageWriter.for_session() is None

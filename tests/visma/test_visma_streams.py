@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -316,7 +317,8 @@ def test_prefetch_surfaces_errors_in_the_caller():
         next(it)
 
 
-def test_prefetch_stops_the_producer_when_closed_early():
+@pytest.mark.parametrize("let_go", ["close", "drop"])
+def test_prefetch_starts_at_once_and_stops_when_let_go(let_go):
     produced = []
 
     def pages():
@@ -325,6 +327,16 @@ def test_prefetch_stops_the_producer_when_closed_early():
             yield [n]
 
     it = prefetched(pages(), 1)
+    deadline = time.monotonic() + 5
+    while not produced and time.monotonic() < deadline:  # fetching before the first read
+        time.sleep(0.01)
+    assert produced
     assert next(it) == [0]
-    it.close()
-    assert len(produced) <= 4
+    if let_go == "close":
+        it.close()
+    else:
+        del it
+    time.sleep(0.3)
+    count = len(produced)
+    time.sleep(0.3)
+    assert len(produced) == count <= 4

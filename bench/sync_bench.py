@@ -149,14 +149,16 @@ def bare_loop(url: str, tenant: str) -> dict:
     api = url + "/api"
     calls = 0
     started = time.perf_counter()
-    for path, params in (("/v1/organization", None), ("/v1/account", None),
-                         ("/v1/financialPeriod", None)):
-        session.get(api + path, params=params).json()
+    periods = []
+    for path in ("/v1/organization", "/v1/account", "/v1/financialPeriod"):
+        periods = session.get(api + path).json()
         calls += 1
     epoch = {"lastModifiedDateTime": "1900-01-01T00:00:00.000"}
+    span = {"fromFinPeriod": min(p["period"] for p in periods),
+            "toFinPeriod": max(p["period"] for p in periods)}
     for path, params in (
         ("/v2/generalLedgerBalance", epoch), ("/v1/customer", {}), ("/v1/supplier", {}),
-        ("/v2/customer/balance", {}), ("/v2/supplier/balance", {}),
+        ("/v2/customer/balance", span), ("/v2/supplier/balance", span),
         ("/v2/journaltransaction", epoch),
     ):
         number = 1
@@ -164,9 +166,11 @@ def bare_loop(url: str, tenant: str) -> dict:
             page = session.get(api + path, params={**params, "pageNumber": number,
                                                    "pageSize": 1000}).json()
             calls += 1
-            if not page:
-                break
-            if number * 1000 >= page[0]["metadata"]["totalCount"]:
+            meta = page[0].get("metadata") if page else None
+            total = meta["totalCount"] if meta else None
+            # the end: an empty page, totalCount reached, or (no metadata) a short page
+            if not page or (total is not None and number * 1000 >= total) or (
+                    total is None and len(page) < 1000):
                 break
             number += 1
     return {"wall_s": round(time.perf_counter() - started, 3), "api_calls": calls}

@@ -36,6 +36,7 @@ from app.extensions import db
 
 BOOKKEEPING = ("id", "client_id", "generation", "row_hash", "changed_at", "deleted_at")
 CHUNK = 500  # ids per UPDATE/DELETE … IN (…)
+RANGE_KEYS = 5000  # keys one range of ``key_ranges`` covers: few statements, short ranges
 
 _PG_DIALECT = postgresql.dialect()
 
@@ -673,21 +674,35 @@ def _as_tuple(value: Any) -> tuple:
 
 def keys_in(model: type[SyncedRow], columns: Sequence[str], keys: Iterable[tuple]) -> list:
     """Conditions selecting rows whose ``columns`` match one of ``keys``, shaped for the
-    natural-key index: ``first = v AND second IN (…)`` per first value (a row-value IN list
-    would make SQLite scan the client's whole generation)."""
-    keys = list(keys)
+    natural-key index: ``first = v AND second BETWEEN lo AND hi AND second IN (…)`` per first
+    value and sorted chunk (a row-value IN list would make SQLite scan the client's whole
+    generation; PostgreSQL, on statistics taken before a generation was written, applies an
+    IN list as a filter over every row of the index prefix, so the range bounds that scan)."""
     first = getattr(model, columns[0])
     if len(columns) == 1:
-        return [first.in_([k[0] for k in chunk]) for chunk in _chunks(keys)]
+        return [first.in_([k[0] for k in chunk]) for chunk in _chunks(list(keys))]
     second = getattr(model, columns[1])
-    groups: dict[Any, list] = {}
+    return [(first == value) & second.between(chunk[0], chunk[-1]) & second.in_(chunk)
+            for value, chunk in _key_chunks(keys)]
+
+
+def key_ranges(model: type[SyncedRow], columns: tuple[str, str], keys: Iterable[tuple]) -> list:
+    """Like ``keys_in`` without the IN lists: ranges that cover every key (and whatever lies
+    between them), for a caller whose other conditions are exact. An index range scan each,
+    with no per-row list to test."""
+    first, second = getattr(model, columns[0]), getattr(model, columns[1])
+    return [(first == value) & second.between(chunk[0], chunk[-1])
+            for value, chunk in _key_chunks(keys, RANGE_KEYS)]
+
+
+def _key_chunks(keys: Iterable[tuple], size: int = CHUNK) -> Iterable[tuple[Any, Sequence]]:
+    """(first value, a sorted chunk of its second values) pairs covering two-column ``keys``."""
+    groups: dict[Any, set] = {}
     for key in keys:
-        groups.setdefault(key[0], []).append(key[1])
-    return [
-        (first == value) & second.in_(chunk)
-        for value, seconds in groups.items()
-        for chunk in _chunks(sorted(set(seconds)))
-    ]
+        groups.setdefault(key[0], set()).add(key[1])
+    for value, seconds in groups.items():
+        for chunk in _chunks(sorted(seconds), size):
+            yield value, chunk
 
 
 def _existing(

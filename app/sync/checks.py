@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, or_, select
 
 from app.accounting.models import Account, GLBalance, JournalBatch, JournalLine, SyncedRow
-from app.accounting.store import DATASET_OF, current_generation, keys_in
+from app.accounting.store import DATASET_OF, current_generation, key_ranges, keys_in
 from app.extensions import db
 from app.sync.mapping import NOT_POSTED
 
@@ -167,17 +167,22 @@ def _journal_sums(client_id: int) -> dict[tuple[str, ...], list[Decimal]]:
 
 def _journal_sums_in(client_id: int, periods: Collection[str]
                      ) -> dict[tuple[str, ...], list[Decimal]]:
-    """Posted journal sums per ``SERIES`` of ``periods`` only: the posted batches of those
-    periods, then their lines by batch (natural-key index probes)."""
-    posted = db.session.execute(
-        select(JournalBatch.module, JournalBatch.batch_number).where(
-            *_live(JournalBatch, client_id), JournalBatch.period.in_(sorted(periods)),
-            JournalBatch.status.not_in(NOT_POSTED))
+    """Posted journal sums per ``SERIES`` of ``periods`` only: the lines of those periods,
+    found through the batch-number ranges of their batches (index range scans of the lines'
+    natural key; a line's period is its batch's), minus the lines of batches not posted."""
+    periods = sorted(periods)
+    batches = db.session.execute(
+        select(JournalBatch.module, JournalBatch.batch_number, JournalBatch.status).where(
+            *_live(JournalBatch, client_id), JournalBatch.period.in_(periods))
     ).all()
+    line_live = [*_live(JournalLine, client_id), JournalLine.period.in_(periods)]
     journal: dict[tuple[str, ...], list[Decimal]] = {}
-    line_live = _live(JournalLine, client_id)
-    for condition in keys_in(JournalLine, JournalLine.parent_key, [tuple(k) for k in posted]):
+    for condition in key_ranges(JournalLine, JournalLine.parent_key,
+                                [(module, number) for module, number, _ in batches]):
         _add_sums(journal, select(*_LINE_SUMS).where(*line_live, condition))
+    unposted = [(module, number) for module, number, status in batches if status in NOT_POSTED]
+    for condition in keys_in(JournalLine, JournalLine.parent_key, unposted):
+        _add_sums(journal, select(*_LINE_SUMS).where(*line_live, condition), sign=-1)
     return journal
 
 

@@ -215,8 +215,8 @@ class ClientSync:
     def _start_fetching(self, streams: list[tuple[str, datetime | None]]) -> None:
         """Set the streams a run reads in order (those whose parameters are known before the
         run reads anything) fetching now: the first pages of the later streams download while
-        the earlier ones are written (the tenant's calls in flight stay
-        within its ``concurrency``; each stream stays ``prefetch`` pages ahead at most)."""
+        the earlier ones are written (the tenant's calls in flight stay within its
+        ``concurrency``; each stream stays ``prefetch`` pages ahead at most)."""
         if not self.prefetch:
             return
         for stream, since in streams:

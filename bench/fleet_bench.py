@@ -54,6 +54,8 @@ def worker_env(database: str, sim_url: str, threads: int, processes: int) -> dic
         "TOKEN_ENCRYPTION_KEY": TestConfig.TOKEN_ENCRYPTION_KEY,
         "VISMA_CLIENT_ID": TestConfig.VISMA_CLIENT_ID,
         "VISMA_CLIENT_SECRET": TestConfig.VISMA_CLIENT_SECRET,
+        "VISMA_SERVICE_CLIENT_ID": TestConfig.VISMA_SERVICE_CLIENT_ID,
+        "VISMA_SERVICE_CLIENT_SECRET": TestConfig.VISMA_SERVICE_CLIENT_SECRET,
         "VISMA_CONNECT_URL": sim_url,
         "VISMA_API_URL": sim_url + "/api",
         "SCHEDULER_ENABLED": "false",
@@ -166,10 +168,11 @@ def main() -> None:
                 activate_clients(fleet, actor=actor)
                 wait_until_done(RunKind.FULL_SYNC, args.clients, workers, timeout=1800)
                 stop_workers(workers)
-                failed = db.session.scalar(select(func.count()).where(
+                failed = db.session.scalars(select(SyncRun).where(
                     SyncRun.kind == RunKind.FULL_SYNC,
-                    SyncRun.status.not_in([RunStatus.SUCCEEDED, RunStatus.WARNINGS])))
-                assert not failed, f"{failed} first full syncs failed"
+                    SyncRun.status.not_in([RunStatus.SUCCEEDED, RunStatus.WARNINGS]))).all()
+                assert not failed, (f"{len(failed)} first full syncs failed, e.g.: "
+                                    f"{failed[0].error_message}")
 
                 requests.post(f"{sim}/_sim/faults",
                               json={"latency": args.latency}).raise_for_status()

@@ -36,7 +36,9 @@ def _ok(run):
 
 def test_429_retry_after_is_honoured(env):
     integration, client = _ready(env)
-    env.sim.state.set_faults(throttle_limit=4, throttle_window=1)
+    # A window of a few seconds: under load the run's first call may come a second after the
+    # calls spent here, and a one-second window would have reset by then.
+    env.sim.state.set_faults(throttle_limit=4, throttle_window=3)
     for _ in range(4):  # someone else spent this window: our first call gets a 429
         env.sim.state.count_call(env.sim.service_client_id, client.external_id)
     run = env.run(RunKind.FULL_SYNC, integration, client)

@@ -2,9 +2,10 @@
 
 Visibility — generations
     Every synced row carries ``generation``. ``DatasetState.current_generation`` (per client and
-    data set) says which generation readers see; ``app.accounting.queries.current_rows`` is the
-    one helper that applies it (and hides tombstones). Incremental syncs and test-data sends
-    upsert into the current generation page by page. A full sync writes generation N+1 page by
+    data set) says which generation readers see; ``app.accounting.queries`` is the one place
+    that applies it (``current_rows`` for readers, ``visible`` for the checks; both hide
+    tombstones), and ``app.accounting.store`` the one writer. Incremental syncs and test-data
+    sends upsert into the current generation page by page. A full sync writes generation N+1 page by
     page (invisible to readers), then one short transaction carries forward as tombstones the
     rows N had and N+1 lacks, and flips every data set of the client to N+1 at once; generation
     N is deleted afterwards. Readers therefore see the old copy or the new one, never a mix.
@@ -33,6 +34,7 @@ Money is ``Numeric(18, 2)``; source timestamps (``lastModifiedDateTime``) are ke
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -276,15 +278,38 @@ class DatasetState(db.Model):
     figures: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
-SYNCED_MODELS: dict[str, type[SyncedRow]] = {
-    "accounts": Account,
-    "periods": FinancialPeriod,
-    "gl_balances": GLBalance,
-    "journal_batches": JournalBatch,
-    "journal_lines": JournalLine,
-    "customers": LedgerCustomer,
-    "suppliers": LedgerSupplier,
-    "customer_balances": LedgerCustomerBalance,
-    "supplier_balances": LedgerSupplierBalance,
-}
+@dataclass(frozen=True)
+class DataSet:
+    """One synced data set: the registry entry every system's reader, the store, the checks
+    and the read API know it by. Adding a data set is one entry here plus its model (above)
+    and each system's mapping and reader (``app.sync.engine.READERS`` for Visma.net)."""
+
+    name: str
+    """The name in counts, ``DatasetState`` and the read API."""
+    model: type[SyncedRow]
+    step: str
+    """What a run's progress says while reading it (Norwegian)."""
+    whole: bool = False
+    """Incremental runs read it whole (small, or no cursor) and tombstone what is missing."""
+    moves: str | None = None
+    """The balance data set a change here makes due (a party's name is on its balances)."""
+    read_with: str | None = None
+    """Read within another data set's stream (journal lines come with their batches)."""
+
+
+DATASETS: tuple[DataSet, ...] = (
+    DataSet("accounts", Account, "Henter kontoplan", whole=True),
+    DataSet("periods", FinancialPeriod, "Henter regnskapsperioder", whole=True),
+    DataSet("gl_balances", GLBalance, "Henter saldoer"),
+    DataSet("journal_batches", JournalBatch, "Henter bilag"),
+    DataSet("journal_lines", JournalLine, "Henter bilag", read_with="journal_batches"),
+    DataSet("customers", LedgerCustomer, "Henter kunder", moves="customer_balances"),
+    DataSet("suppliers", LedgerSupplier, "Henter leverandører", moves="supplier_balances"),
+    DataSet("customer_balances", LedgerCustomerBalance, "Henter kundesaldoer", whole=True),
+    DataSet("supplier_balances", LedgerSupplierBalance, "Henter leverandørsaldoer", whole=True),
+)
+"""Every synced data set, in the order a run reports them."""
+BY_NAME: dict[str, DataSet] = {dataset.name: dataset for dataset in DATASETS}
+SYNCED_MODELS: dict[str, type[SyncedRow]] = {dataset.name: dataset.model for dataset in DATASETS}
 """Every synced table by data-set name (the names used in counts and DatasetState)."""
+DATASET_OF: dict[type, str] = {dataset.model: dataset.name for dataset in DATASETS}

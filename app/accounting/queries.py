@@ -6,8 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, func, select
 
-from app.accounting.models import SYNCED_MODELS, DatasetState, SyncedRow
-from app.accounting.store import DATASET_OF
+from app.accounting.models import DATASET_OF, SYNCED_MODELS, DatasetState, SyncedRow
 
 
 def visible_generation(model: type[SyncedRow], client_id):
@@ -17,6 +16,17 @@ def visible_generation(model: type[SyncedRow], client_id):
         .where(DatasetState.client_id == client_id, DatasetState.dataset == DATASET_OF[model])
         .scalar_subquery()
     )
+
+
+def visible(model: type[SyncedRow], client_id: int) -> list:
+    """Conditions selecting the client's live rows in the copy readers see, the generation
+    looked up once (a plain value: the checks' aggregates get plans for the real generation).
+    The same rule as ``current_rows`` without its tombstone and paging options."""
+    from app.extensions import db
+
+    generation = db.session.scalar(select(visible_generation(model, client_id)))
+    return [model.client_id == client_id, model.generation == generation,
+            model.deleted_at.is_(None)]
 
 
 def current_rows(

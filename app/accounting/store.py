@@ -1,7 +1,10 @@
 """Writing synced rows: bulk upserts page by page, tombstones, and the full-sync generation flip.
 
-See ``app.accounting.models`` for the visibility scheme. Every function here works on one
-client; callers commit (page by page) unless a function says it commits itself.
+The one writer of the synced-data tables (``SYNCED_MODELS``, ``Organization``,
+``DatasetState``): a sync run writes through one ``RunWriter``, which it hands pages and what
+it saw; other callers use the functions below. See ``app.accounting.models`` for the
+visibility scheme. Every function here works on one client; callers commit (page by page)
+unless a function says it commits itself.
 """
 
 from __future__ import annotations
@@ -30,7 +33,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
-from app.accounting.models import SYNCED_MODELS, DatasetState, SyncedRow
+from app.accounting.models import (
+    BY_NAME,
+    SYNCED_MODELS,
+    Account,
+    DatasetState,
+    GLBalance,
+    JournalBatch,
+    JournalLine,
+    Organization,
+    SyncedRow,
+)
 from app.db_types import UTCDateTime
 from app.extensions import db
 
@@ -39,8 +52,6 @@ CHUNK = 500  # ids per UPDATE/DELETE … IN (…)
 RANGE_KEYS = 5000  # keys one range of ``key_ranges`` covers: few statements, short ranges
 
 _PG_DIALECT = postgresql.dialect()
-
-DATASET_OF: dict[type, str] = {model: name for name, model in SYNCED_MODELS.items()}
 
 
 @cache
@@ -99,12 +110,18 @@ def begin_full_sync(client_id: int) -> tuple[int, int]:
     new = max(current, *(state.reserved_generation or 0 for state in states)) + 1
     for state in states:
         state.reserved_generation = new
+    discard_unfinished(client_id, current)
+    return current, new
+
+
+def discard_unfinished(client_id: int, generation: int) -> None:
+    """Drop rows above ``generation`` (full syncs killed before their flip: nobody sees
+    them); commits."""
     for model in SYNCED_MODELS.values():
         db.session.execute(
-            delete(model).where(model.client_id == client_id, model.generation > current)
+            delete(model).where(model.client_id == client_id, model.generation > generation)
         )
     db.session.commit()
-    return current, new
 
 
 def finish_full_sync(
@@ -780,3 +797,363 @@ def purge_tombstones(older_than: datetime) -> int:
         removed += result.rowcount or 0
         db.session.commit()
     return removed
+
+
+# -- other writes ----------------------------------------------------------------------------
+
+
+def write_organization(client_id: int, values: Mapping[str, Any], *, now: datetime) -> None:
+    """The client's one Organization row, overwritten (``changed_at`` only on a change);
+    commits."""
+    row = db.session.scalar(select(Organization).where(Organization.client_id == client_id))
+    if row is None:
+        db.session.add(Organization(client_id=client_id, changed_at=now, **values))
+    elif any(getattr(row, k) != v for k, v in values.items()):
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.changed_at = now
+    db.session.commit()
+
+
+def delete_accounts(client_id: int, numbers: Sequence[str]) -> int:
+    """Remove accounts (every generation) with their GL balance rows; returns the GL rows
+    removed. The caller commits (with its audit record)."""
+    if not numbers:
+        return 0
+    removed = db.session.execute(
+        delete(GLBalance).where(GLBalance.client_id == client_id,
+                                GLBalance.account_number.in_(numbers))
+    ).rowcount or 0
+    db.session.execute(
+        delete(Account).where(Account.client_id == client_id, Account.account_number.in_(numbers))
+    )
+    return removed
+
+
+def row_total(client_id: int) -> int | None:
+    """The live rows the client's data sets held after their last run (None: never synced)."""
+    return sum(db.session.scalars(
+        select(DatasetState.row_count).where(
+            DatasetState.client_id == client_id, DatasetState.row_count.is_not(None))
+    )) or None
+
+
+def ever_full_synced(client_id: int) -> bool:
+    """Whether a full sync ever finished for the client."""
+    return bool(db.session.scalar(
+        select(func.count()).where(
+            DatasetState.client_id == client_id, DatasetState.full_synced_at.is_not(None))
+    ))
+
+
+def check_figures(client_id: int) -> dict | None:
+    """What the accounting checks kept from the previous run (None: nothing yet)."""
+    return dataset_state(client_id, FIGURES_DATASET).figures or None
+
+
+def keep_check_figures(client_id: int, figures: dict) -> None:
+    """Keep the checks' figures for the next run (the caller commits)."""
+    dataset_state(client_id, FIGURES_DATASET).figures = figures
+
+
+FIGURES_DATASET = "gl_balances"
+"""Whose ``DatasetState.figures`` hold the checks' figures."""
+UNCHECKED = "unchecked"
+"""Figures key: periods written since the last checks (kept by the run with its writes)."""
+
+
+# -- one run's writes ------------------------------------------------------------------------
+
+
+class RunWriter:
+    """One sync run's writes for one client: the engine hands it each page and what it saw;
+    the writer picks the generation and the ``changed_at`` carry-over, tombstones, notes which
+    balance data sets a change makes due and which periods the checks must re-sum, and ends
+    the transactions (in place: every page; into a new generation: nothing is visible before
+    ``finish_full``'s flip, and on PostgreSQL the pages are written by a ``PageWriter`` while
+    the engine maps the next ones; ``close`` stops it when the run fails).
+
+    Build one with ``full``, ``in_place`` or ``visible``; data sets are named as in
+    ``app.accounting.models.DATASETS``.
+    """
+
+    def __init__(self, client_id: int, *, now: datetime, generation: int | None = None,
+                 carry_from: int | None = None, background: PageWriter | None = None) -> None:
+        self.client_id = client_id
+        self.now = now
+        self.generation = generation
+        """Where every data set is written (None: each data set's visible generation)."""
+        self.carry_from = carry_from
+        """The generation a full sync replaces (None: writing in place)."""
+        self.touched: set[str] = set()
+        """Periods whose GL balances or journal were written in place (the checks re-sum
+        only these)."""
+        self._noted: set[str] = set()
+        self._background = background
+        self._visible: dict[str, int] = {}
+
+    @classmethod
+    def full(cls, client_id: int, *, now: datetime) -> RunWriter:
+        """A full sync: rows of an unfinished earlier one dropped, pages into a new generation."""
+        old, new = begin_full_sync(client_id)
+        return cls(client_id, now=now, generation=new, carry_from=old,
+                   background=PageWriter.for_session())
+
+    @classmethod
+    def in_place(cls, client_id: int, *, now: datetime) -> RunWriter:
+        """An incremental sync: into the visible copy, rows of a killed full sync dropped."""
+        generation = current_generation(client_id, "journal_batches")
+        discard_unfinished(client_id, generation)
+        return cls(client_id, now=now, generation=generation)
+
+    @classmethod
+    def visible(cls, client_id: int, *, now: datetime) -> RunWriter:
+        """Into each data set's visible generation as it is (test data)."""
+        return cls(client_id, now=now)
+
+    def _generation(self, dataset: str) -> int:
+        if self.generation is not None:
+            return self.generation
+        if dataset not in self._visible:  # no flip during a run that writes in place
+            self._visible[dataset] = current_generation(self.client_id, dataset)
+        return self._visible[dataset]
+
+    def _write(self, function: Any, *args: Any, **kwargs: Any) -> int:
+        """A store write: in the background writer when there is one (the count of changed
+        rows is then unknown: 0), else now, in this session."""
+        if self._background is None:
+            return function(*args, **kwargs)
+        self._background.write(function, *args, **kwargs)
+        return 0
+
+    def _commit(self) -> None:
+        """End an in-place transaction, keeping (with the rows that touched them) the periods
+        the checks must re-sum: a run that stops before its checks leaves them to the next."""
+        fresh = self.touched - self._noted
+        if fresh:
+            state = dataset_state(self.client_id, FIGURES_DATASET)
+            pending = set((state.figures or {}).get(UNCHECKED, []))
+            if not fresh <= pending:
+                state.figures = {**(state.figures or {}), UNCHECKED: sorted(pending | fresh)}
+        db.session.commit()
+        self._noted |= fresh
+
+    def close(self) -> None:
+        """Stop the background writer, if any, without finishing (the run failed)."""
+        if self._background is not None:
+            self._background.close()
+            self._background = None
+
+    # -- pages ----------------------------------------------------------------------------
+
+    def page(self, dataset: str, rows: list[dict]) -> int:
+        """One page of rows; in place it is committed at once (with the balance data set the
+        changes make due). Returns how many rows were inserted or changed."""
+        model = SYNCED_MODELS[dataset]
+        if self.carry_from is not None:
+            return self._write(write_rows, model, self.client_id, self._generation(dataset),
+                               rows, now=self.now, carry_from=self.carry_from)
+        if dataset == "gl_balances":
+            self.touched.update(row["period"] for row in rows)
+        changed = write_rows(model, self.client_id, self._generation(dataset), rows,
+                             now=self.now)
+        moves = BY_NAME[dataset].moves
+        if changed and moves:
+            self.mark_due({moves})
+        db.session.commit()
+        return changed
+
+    def journal_page(self, batches: list[tuple[dict, list[dict]]]) -> None:
+        """One page of whole batches with their line rows. In place (committed): voided
+        batches become tombstones, as do the lines a changed batch no longer has, and lines
+        naming a party make its balances due. Into a new generation voided batches are not
+        written."""
+        generation = self._generation("journal_batches")
+        if self.carry_from is not None:
+            live = [(batch, lines) for batch, lines in batches if batch["deleted_at"] is None]
+            self._write(write_rows, JournalBatch, self.client_id, generation,
+                        [b for b, _ in live], now=self.now, carry_from=self.carry_from)
+            self._write(write_rows, JournalLine, self.client_id, generation,
+                        [line for _, lines in live for line in lines], now=self.now,
+                        carry_from=self.carry_from)
+            return
+        self.touched.update(batch["period"] for batch, _ in batches)
+        batch_rows, line_rows, keep = [], [], set()
+        for batch, lines in batches:
+            batch_rows.append(batch)
+            line_rows.extend(lines)
+            if batch["deleted_at"] is None:
+                keep.update((batch["module"], batch["batch_number"], line["line_number"])
+                            for line in lines)
+        write_rows(JournalBatch, self.client_id, generation, batch_rows, now=self.now)
+        changed: list[dict] = []
+        write_rows(JournalLine, self.client_id, generation, line_rows, now=self.now,
+                   changed=changed)
+        parties = {line["customer_supplier"] for line in changed if line["customer_supplier"]}
+        if parties:
+            self.mark_due(self._balances_moved_by(parties, generation))
+        if batch_rows:
+            self._drop_stale_lines(generation, [(b["module"], b["batch_number"])
+                                                for b in batch_rows], keep)
+        db.session.commit()
+
+    def journal_values_page(self, batches: list[tuple[dict, list[tuple]]]) -> None:
+        """Into a new generation: batches with their lines as ``LINE_COLUMNS`` value tuples
+        (the fused path); voided batches are not written."""
+        generation = self._generation("journal_batches")
+        live = [(batch, values) for batch, values in batches if batch["deleted_at"] is None]
+        self._write(write_rows, JournalBatch, self.client_id, generation,
+                    [batch for batch, _ in live], now=self.now, carry_from=self.carry_from)
+        self._write(write_journal_lines, self.client_id, generation, live, now=self.now,
+                    carry_from=self.carry_from)
+
+    def live_rows(self, dataset: str, *conditions, columns: Sequence = ()) -> list:
+        """The live rows (within ``conditions``) of the generation written: ``(id,
+        *columns, *natural key)`` each."""
+        model = SYNCED_MODELS[dataset]
+        keys = [getattr(model, name) for name in model.natural_key]
+        return db.session.execute(
+            select(model.id, *columns, *keys).where(
+                model.client_id == self.client_id,
+                model.generation == self._generation(dataset),
+                model.deleted_at.is_(None), *conditions)
+        ).all()
+
+    # -- tombstones -----------------------------------------------------------------------
+
+    def tombstone_missing(self, dataset: str, seen: set[tuple], *conditions,
+                          periods: set[str] = frozenset()) -> list[tuple]:
+        """Tombstone the live rows (within ``conditions``, in ``periods``) whose key was not
+        seen; their keys. Committed."""
+        if dataset == "gl_balances":
+            self.touched |= periods
+        gone = tombstone_missing(SYNCED_MODELS[dataset], self.client_id,
+                                 self._generation(dataset), seen, *conditions, now=self.now)
+        self._commit()
+        return gone
+
+    def tombstone(self, dataset: str, ids: list[int], *, periods: set[str] = frozenset()
+                  ) -> None:
+        """Tombstone rows by id (found gone by the caller), in ``periods``. Committed."""
+        if dataset == "gl_balances":
+            self.touched |= periods
+        tombstone(SYNCED_MODELS[dataset], ids, now=self.now)
+        self._commit()
+
+    def remove_batches(self, period: str, seen: set[tuple]) -> int:
+        """A period's journal re-read whole: tombstone its batches not ``seen`` and their
+        lines, making the balances of the parties on those lines due. Committed; returns how
+        many batches went."""
+        generation = self._generation("journal_batches")
+        gone = tombstone_missing(JournalBatch, self.client_id, generation, seen,
+                                 JournalBatch.period == period, now=self.now)
+        if gone:
+            parties: set[str] = set()
+            for condition in keys_in(JournalLine, JournalLine.parent_key, gone):
+                parties.update(db.session.scalars(
+                    select(JournalLine.customer_supplier).distinct().where(
+                        JournalLine.client_id == self.client_id,
+                        JournalLine.generation == generation,
+                        JournalLine.deleted_at.is_(None),
+                        JournalLine.customer_supplier != "", condition)))
+            self.mark_due(self._balances_moved_by(parties, generation))
+            self._drop_stale_lines(generation, gone, keep=set())
+        self._commit()
+        return len(gone)
+
+    def _drop_stale_lines(self, generation: int, batch_keys: list[tuple], keep: set[tuple]
+                          ) -> None:
+        for condition in keys_in(JournalLine, JournalLine.parent_key, batch_keys):
+            live = live_keys(JournalLine, self.client_id, generation, condition)
+            tombstone(JournalLine, [i for k, i in live.items() if k not in keep], now=self.now)
+
+    def _balances_moved_by(self, parties: set[str], generation: int) -> set[str]:
+        """Which party-balance data sets journal lines naming these parties move (both, for
+        a party not held)."""
+        if not parties:
+            return set()
+        due = set()
+        unknown = set(parties)
+        for dataset in (d for d in BY_NAME.values() if d.moves):
+            model = dataset.model
+            known = set(db.session.scalars(select(model.number).where(
+                model.client_id == self.client_id, model.generation == generation,
+                model.number.in_(list(parties)))))
+            if known:
+                due.add(dataset.moves)
+                unknown -= known
+        if unknown:
+            due |= {dataset.moves for dataset in BY_NAME.values() if dataset.moves}
+        return due
+
+    # -- what a run keeps between its transactions ------------------------------------------
+
+    def mark_due(self, datasets: set[str]) -> None:
+        """Note (in the current transaction, with the rows that caused it) that these balance
+        data sets must be re-read: a crash before they are cannot lose the reason."""
+        for dataset in datasets:
+            state = dataset_state(self.client_id, dataset)
+            if not (state.figures or {}).get("due"):
+                state.figures = {**(state.figures or {}), "due": True}
+
+    def due(self, dataset: str) -> bool:
+        """Whether something that moves this data set changed since it was last read."""
+        return bool((dataset_state(self.client_id, dataset).figures or {}).get("due"))
+
+    def bookmark(self, dataset: str) -> datetime | None:
+        """The newest source stamp whose rows are committed."""
+        return dataset_state(self.client_id, dataset).bookmark
+
+    def reconcile_pending(self) -> set[str]:
+        """Periods whose GL balances moved, not yet checked for deleted journal batches."""
+        figures = dataset_state(self.client_id, "journal_batches").figures or {}
+        return set(figures.get("reconcile", []))
+
+    def add_reconcile(self, periods: set[str]) -> None:
+        """Keep periods to check for deleted batches (with the GL rows that moved, in the
+        commit that ends the GL stream)."""
+        state = dataset_state(self.client_id, "journal_batches")
+        pending = set((state.figures or {}).get("reconcile", []))
+        state.figures = {**(state.figures or {}), "reconcile": sorted(pending | periods)}
+
+    def finish_stream(self, dataset: str, seen: datetime | None, *,
+                      reconcile_left: list[str] | None = None) -> None:
+        """End a data set's stream in place: bookmark advanced to ``seen``, freshness and row
+        count, its "due" note cleared (it was just read); ``reconcile_left`` replaces the
+        periods still to check. Committed."""
+        state = dataset_state(self.client_id, dataset)
+        figures = {k: v for k, v in (state.figures or {}).items() if k != "due"}
+        if reconcile_left is not None:
+            figures.pop("reconcile", None)
+            if reconcile_left:
+                figures["reconcile"] = reconcile_left
+        if figures != (state.figures or {}):
+            state.figures = figures
+        if seen is not None and (state.bookmark is None or seen > state.bookmark):
+            state.bookmark = seen
+        state.synced_at = self.now
+        state.row_count = _live_count(SYNCED_MODELS[dataset], self.client_id,
+                                      self._generation(dataset))
+        self._commit()
+
+    def finish_pages(self) -> None:
+        """Wait until every page handed over is written and committed (a full sync's
+        background writer; its error raised here)."""
+        if self._background is not None:
+            background, self._background = self._background, None
+            try:
+                background.finish()
+            finally:
+                background.close()
+
+    def finish_full(self, bookmarks: Mapping[str, datetime | None]) -> dict[str, int]:
+        """The flip of a full sync (see ``finish_full_sync``): every page written first;
+        rows removed per data set."""
+        self.finish_pages()
+        return finish_full_sync(self.client_id, old=self.carry_from or 0,
+                                new=self._generation("journal_batches"), now=self.now,
+                                bookmarks=bookmarks)
+
+    def organization(self, values: Mapping[str, Any]) -> None:
+        """The client's Organization row (see ``write_organization``). Committed."""
+        write_organization(self.client_id, values, now=self.now)

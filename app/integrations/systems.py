@@ -3,9 +3,10 @@
 A system says how a customer connects it (an OAuth redirect, or a pasted key), how its client
 list is fetched and what its errors do to an integration or a client. The customer pages, the
 queue, the store and the read API know systems only through this module. Its streams and their
-mapping into the store's data sets are declared beside its reader, which the sync engine picks
-by the same name: ``app.sync.engine.PLANS`` (Visma.net), ``app.tripletex.datasets.DATASETS``
-read by ``app.sync.tripletex`` (Tripletex).
+mapping into the store's data sets (``app.accounting.models.DATASETS``, the data-set registry)
+are declared beside its reader, which the sync engine picks by the same name:
+``app.sync.engine.READERS`` (Visma.net), ``app.tripletex.datasets.DATASETS`` read by
+``app.sync.tripletex`` (Tripletex).
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
 
-from app.accounting.models import Account, GLBalance, JournalBatch, JournalLine, SyncedRow
-from app.accounting.store import DATASET_OF, current_generation, key_ranges, keys_in
+from app.accounting.models import Account, GLBalance, JournalBatch, JournalLine
+from app.accounting.queries import visible
+from app.accounting.store import UNCHECKED, key_ranges, keys_in
 from app.extensions import db
 from app.sync.mapping import NOT_POSTED
 
@@ -27,10 +28,6 @@ ACCOUNT_JUMP_SHARE = 0.2
 ACCOUNT_JUMP_MIN = 10
 PERIOD_JUMP_SHARE = 0.5
 PERIOD_JUMP_MIN = Decimal("1000")
-FIGURES_DATASET = "gl_balances"
-"""The DatasetState whose ``figures`` hold what the checks keep between runs."""
-UNCHECKED = "unchecked"
-"""figures key: periods written since the last checks (kept by the engine with its writes)."""
 GL_JOURNAL = "gl_journal"
 """figures key: the GL/journal differences found, [*SERIES values, 4 × amount]."""
 
@@ -52,11 +49,6 @@ def _period_label(period: str) -> str:
     return f"{period[:4]}-{period[4:]}" if len(period) == 6 else period
 
 
-def _live(model: type[SyncedRow], client_id: int) -> list:
-    generation = current_generation(client_id, DATASET_OF[model])
-    return [model.client_id == client_id, model.generation == generation, model.deleted_at.is_(None)]
-
-
 def actual_ledger():
     """GL balance rows of the bookkeeping itself: balance type Actual, or, when the answer
     gave no balance type, the ACTUAL ledger (or none). Budget ledgers are not checked."""
@@ -65,7 +57,7 @@ def actual_ledger():
 
 
 def _gl_live(client_id: int) -> list:
-    return [*_live(GLBalance, client_id), actual_ledger()]
+    return [*visible(GLBalance, client_id), actual_ledger()]
 
 
 def _dec(value) -> Decimal:
@@ -80,7 +72,7 @@ def unbalanced_batches(client_id: int) -> list[tuple[str, str, Decimal, Decimal]
             func.sum(JournalLine.debit),
             func.sum(JournalLine.credit),
         )
-        .where(*_live(JournalLine, client_id))
+        .where(*visible(JournalLine, client_id))
         .group_by(JournalLine.module, JournalLine.batch_number)
         .having(func.abs(func.sum(JournalLine.debit) - func.sum(JournalLine.credit)) > 0.005)
     ).all()
@@ -153,12 +145,12 @@ def _journal_sums(client_id: int) -> dict[tuple[str, ...], list[Decimal]]:
     minus the lines of batches not posted (rare: usually no such batch, no query). No
     line-to-batch join: its plan would hang on fresh statistics (a nested loop over a
     just-written generation is quadratic)."""
-    line_live = _live(JournalLine, client_id)
+    line_live = visible(JournalLine, client_id)
     journal: dict[tuple[str, ...], list[Decimal]] = {}
     _add_sums(journal, select(*_LINE_SUMS).where(*line_live))
     unposted = db.session.execute(
         select(JournalBatch.module, JournalBatch.batch_number).where(
-            *_live(JournalBatch, client_id), JournalBatch.status.in_(NOT_POSTED))
+            *visible(JournalBatch, client_id), JournalBatch.status.in_(NOT_POSTED))
     ).all()
     for condition in keys_in(JournalLine, JournalLine.parent_key, [tuple(k) for k in unposted]):
         _add_sums(journal, select(*_LINE_SUMS).where(*line_live, condition), sign=-1)
@@ -173,9 +165,9 @@ def _journal_sums_in(client_id: int, periods: Collection[str]
     periods = sorted(periods)
     batches = db.session.execute(
         select(JournalBatch.module, JournalBatch.batch_number, JournalBatch.status).where(
-            *_live(JournalBatch, client_id), JournalBatch.period.in_(periods))
+            *visible(JournalBatch, client_id), JournalBatch.period.in_(periods))
     ).all()
-    line_live = [*_live(JournalLine, client_id), JournalLine.period.in_(periods)]
+    line_live = [*visible(JournalLine, client_id), JournalLine.period.in_(periods)]
     journal: dict[tuple[str, ...], list[Decimal]] = {}
     for condition in key_ranges(JournalLine, JournalLine.parent_key,
                                 [(module, number) for module, number, _ in batches]):
@@ -189,7 +181,7 @@ def _journal_sums_in(client_id: int, periods: Collection[str]
 def figures(client_id: int) -> dict:
     """What the next run compares against: account count and GL debit total per period."""
     accounts = db.session.scalar(
-        select(func.count()).select_from(Account).where(*_live(Account, client_id))
+        select(func.count()).select_from(Account).where(*visible(Account, client_id))
     )
     totals = {
         period: str(_dec(debit))

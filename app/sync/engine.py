@@ -1,7 +1,7 @@
 """Reading a client's data set by data set from Visma.net into the store, page by page.
 
 Full sync: every stream is read whole into a new generation, then one transaction flips the
-client to it (``app.accounting.store.finish_full_sync``). Incremental sync: streams with a
+client to it (``app.accounting.store.RunWriter.finish_full``). Incremental sync: streams with a
 cursor are read from their bookmark minus a look-back, streams without one (accounts, periods,
 customer/supplier balances — small, unpaged or cheap) are read whole and what vanished is
 tombstoned; deleted journal batches (which no cursor reveals) are found by re-reading only the
@@ -20,62 +20,70 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, func, select
-
 from app.accounting import store
-from app.accounting.models import (
-    SYNCED_MODELS,
-    DatasetState,
-    GLBalance,
-    JournalBatch,
-    JournalLine,
-    Organization,
-    SyncedRow,
-)
-from app.extensions import db
+from app.accounting.models import BY_NAME, DATASETS, DataSet, GLBalance
 from app.jobs.runtime import Progress
 from app.sync import checks, mapping
 from app.visma.client import TenantApi
+from app.visma.streams import STREAMS, Stream
 
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(1900, 1, 1)
 """``lastModifiedDateTime`` that selects everything where a filter is required (GL, journal)."""
 MAX_RECONCILE_PERIODS = 6
-MOVES_BALANCES = {"customers": "customer_balances", "suppliers": "supplier_balances"}
-"""A changed customer (its name is on its balance row) means its balances must be re-read."""
+BALANCE_DATASETS = frozenset(d.moves for d in DATASETS if d.moves)
+"""Customer/supplier balances: no cursor filters them; re-read only when something moved them."""
 RESETS_YEARLY = frozenset({"Income", "Expense"})  # account types whose balance restarts each year
 PREFETCH_PAGES = 2
 PROGRESS_SECONDS = 0.5  # how often a run's progress row is written (each write commits)
 
 
 @dataclass(frozen=True)
-class Plan:
-    """How one data set is read and stored."""
+class Reader:
+    """How Visma.net fills one data set of the registry: its stream and its mapping. How it
+    is read follows from what the stream declares."""
 
-    dataset: str
-    stream: str
-    step: str
-    to_row: Callable[[dict], dict]
-    cursor: bool  # incremental by lastModifiedDateTime; else read whole and tombstone the rest
-    needs_filter: bool = False  # the endpoint requires periodId or lastModifiedDateTime
-    period_range: bool = False  # the endpoint requires fromFinPeriod/toFinPeriod
+    dataset: DataSet
+    stream: type[Stream]
+    to_row: Callable[..., dict]
+
+    @property
+    def cursor(self) -> bool:
+        """Incremental by ``lastModifiedDateTime``; else read whole, the rest tombstoned."""
+        return not self.dataset.whole and self.stream.replication_key is not None
+
+    @property
+    def needs_filter(self) -> bool:
+        """The endpoint requires ``periodId`` or ``lastModifiedDateTime``."""
+        return bool(self.stream.required_one_of)
+
+    @property
+    def period_range(self) -> bool:
+        """The endpoint requires ``fromFinPeriod``/``toFinPeriod``."""
+        return "fromFinPeriod" in self.stream.required
 
 
-PLANS: tuple[Plan, ...] = (
-    Plan("accounts", "accounts", "Henter kontoplan", mapping.account_row, cursor=False),
-    Plan("periods", "financial_periods", "Henter regnskapsperioder", mapping.period_row, cursor=False),
-    Plan("gl_balances", "gl_balances", "Henter saldoer", mapping.gl_balance_row, cursor=True,
-         needs_filter=True),
-    Plan("customers", "customers", "Henter kunder", mapping.party_row, cursor=True),
-    Plan("suppliers", "suppliers", "Henter leverandører", mapping.party_row, cursor=True),
-    Plan("customer_balances", "customer_balances", "Henter kundesaldoer",
-         partial(mapping.party_balance_row, kind="customer"), cursor=False, period_range=True),
-    Plan("supplier_balances", "supplier_balances", "Henter leverandørsaldoer",
-         partial(mapping.party_balance_row, kind="supplier"), cursor=False, period_range=True),
+def _reader(dataset: str, stream: str, to_row: Callable[..., dict]) -> Reader:
+    return Reader(BY_NAME[dataset], STREAMS[stream], to_row)
+
+
+READERS: tuple[Reader, ...] = (
+    _reader("accounts", "accounts", mapping.account_row),
+    _reader("periods", "financial_periods", mapping.period_row),
+    _reader("gl_balances", "gl_balances", mapping.gl_balance_row),
+    _reader("customers", "customers", mapping.party_row),
+    _reader("suppliers", "suppliers", mapping.party_row),
+    _reader("customer_balances", "customer_balances",
+            partial(mapping.party_balance_row, kind="customer")),
+    _reader("supplier_balances", "supplier_balances",
+            partial(mapping.party_balance_row, kind="supplier")),
 )
+"""Visma.net's readers in the order a run reads them; the journal (batches with their lines,
+one stream) is read after them by ``read_journal``."""
+JOURNAL = "journal_transactions"
 MAX_REJECTIONS_NAMED = 20
-JOURNAL_STEP = "Henter bilag"
+JOURNAL_STEP = BY_NAME["journal_batches"].step
 
 
 def _max(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -88,19 +96,16 @@ def _max(a: datetime | None, b: datetime | None) -> datetime | None:
 
 @dataclass
 class StreamResult:
-    rows: int = 0
-    changed: int = 0  # rows inserted or changed (in place: unchanged re-reads do not count)
     bookmark: datetime | None = None
     seen: set[tuple] = field(default_factory=set)
     periods: set[str] = field(default_factory=set)
-    parties: set[str] = field(default_factory=set)  # customer/supplier numbers on journal lines
 
 
 class ClientSync:
-    """One sync run's reading and writing for one client."""
+    """One sync run's reading for one client; its writes go through ``self.writer``."""
 
     tracks_touched_periods = True
-    """Whether ``touched_periods`` names every period an incremental run wrote, so its checks
+    """Whether ``writer.touched`` names every period an incremental run wrote, so its checks
     may re-sum only those (a subclass that does not keep it gets whole checks)."""
 
     def __init__(
@@ -129,22 +134,16 @@ class ClientSync:
         self.lookback = lookback
         self.prefetch = prefetch
         self.concurrency = concurrency
+        self.writer = store.RunWriter.visible(client_id, now=now)
+        """Replaced by the run kind (``full``, ``incremental``)."""
         self.counts: dict[str, int] = {}
-        self.touched_periods: set[str] = set()
-        """Periods whose GL balances or journal this run wrote (the checks re-sum only these)."""
+        self.reconcile_left: list[str] = []
         self._pending: dict[str, int] = {}
         self._step: str | None = None
         self._reported = 0.0
         self.done = 0
-        self._writer: store.PageWriter | None = None
         self._started: dict[str, tuple] = {}  # stream -> (params, since, pages already fetching)
-        self.total = sum(
-            db.session.scalars(
-                select(DatasetState.row_count).where(
-                    DatasetState.client_id == client_id, DatasetState.row_count.is_not(None)
-                )
-            )
-        ) or None
+        self.total = store.row_total(client_id)
 
     # -- progress ----------------------------------------------------------------------------
 
@@ -229,118 +228,75 @@ class ClientSync:
             pages.close()
         self._started.clear()
 
-    def read_plan(
+    def read(
         self,
-        plan: Plan,
+        reader: Reader,
         *,
-        generation: int,
-        carry_from: int | None,
-        since: datetime | None,
-        track_keys: bool,
+        since: datetime | None = None,
+        track_keys: bool = False,
+        params: dict | None = None,
+        step: str | None = None,
     ) -> StreamResult:
-        model = SYNCED_MODELS[plan.dataset]
+        """One data set, page by page into ``self.writer`` (what was seen, for the caller)."""
+        dataset = reader.dataset
+        step = step or dataset.step
         result = StreamResult()
-        params = None
-        if plan.needs_filter and since is None:
+        if reader.needs_filter and since is None and not params:
             since = EPOCH
-        self._report(plan.step)
-        to_row = plan.to_row
-        if plan.period_range:
+        self._report(step)
+        to_row = reader.to_row
+        if reader.period_range:
             params = self._balance_params()
             if params is None:  # no financial periods: no range to ask for
-                self._report(plan.step, flush=True)
+                self._report(step, flush=True)
                 return result
-            to_row = partial(plan.to_row, from_period=params["fromFinPeriod"],
+            to_row = partial(reader.to_row, from_period=params["fromFinPeriod"],
                              to_period=params["toFinPeriod"])
-        for rows in self._pages(plan.stream, params, since=since,
-                                transform=lambda page: self._mapped(page, to_row, plan.dataset)):
-            for row in rows:  # before the write: a background writer owns the rows after it
+        keys = dataset.model.natural_key
+        for rows in self._pages(reader.stream.name, params, since=since,
+                                transform=lambda page: self._mapped(page, to_row, dataset.name)):
+            for row in rows:
                 result.bookmark = _max(result.bookmark, row.get("source_modified_at"))
                 if track_keys:
-                    result.seen.add(tuple(row[k] for k in model.natural_key))
+                    result.seen.add(tuple(row[k] for k in keys))
                 if "period" in row:
                     result.periods.add(row["period"])
-            result.rows += len(rows)
-            changed = self._write(
-                store.write_rows, model, self.client_id, generation, rows, now=self.now,
-                carry_from=carry_from,
-            )
-            result.changed += changed
-            if changed and carry_from is None and plan.dataset in MOVES_BALANCES:
-                self._mark_balances_due({MOVES_BALANCES[plan.dataset]})
-            if carry_from is None:  # in place: each page durable at once
-                db.session.commit()
-            self._report(plan.step, **{plan.dataset: len(rows)})
-        if plan.dataset == "periods" and result.periods:
+            self.writer.page(dataset.name, rows)
+            self._report(step, **{dataset.name: len(rows)})
+        if dataset.name == "periods" and result.periods:
             self.period_range = (min(result.periods), max(result.periods))
-        self._report(plan.step, flush=True)
+        self._report(step, flush=True)
         return result
 
-    def read_journal(
-        self,
-        *,
-        generation: int,
-        carry_from: int | None,
-        params: dict | None = None,
-        since: datetime | None = None,
-        in_place: bool,
-    ) -> StreamResult:
-        """Journal batches (merged across pages by the stream) and their lines.
-
-        Into a new generation voided batches are simply not written; in place they become
-        tombstones, and lines a changed batch no longer has are tombstoned too.
-        """
+    def read_journal(self, *, params: dict | None = None, since: datetime | None = None
+                     ) -> StreamResult:
+        """Journal batches (merged across pages by the stream) with their lines, in place:
+        voided batches become tombstones, as do lines a changed batch no longer has."""
         result = StreamResult()
         if not params and since is None:
             since = EPOCH
         self._report(JOURNAL_STEP)
-        now = self.now
-        if not in_place:
-            return self._read_journal_whole(result, generation, carry_from, params, since)
+        to_row = partial(mapping.journal_rows, now=self.now)
 
         def to_rows(page: list) -> list[tuple[dict, list[dict]]]:
-            return self._mapped(page, partial(mapping.journal_rows, now=now), "journal_batches")
+            return self._mapped(page, to_row, "journal_batches")
 
-        for page in self._pages("journal_transactions", params, since=since, transform=to_rows):
-            batch_rows, line_rows, keep_lines = [], [], set()
-            for batch, lines in page:
-                key = (batch["module"], batch["batch_number"])
-                result.seen.add(key)
-                self.touched_periods.add(batch["period"])
+        for page in self._pages(JOURNAL, params, since=since, transform=to_rows):
+            for batch, _ in page:
+                result.seen.add((batch["module"], batch["batch_number"]))
                 result.bookmark = _max(result.bookmark, batch["source_modified_at"])
-                if batch["deleted_at"] is not None and not in_place:
-                    continue
-                batch_rows.append(batch)
-                line_rows.extend(lines)
-                if batch["deleted_at"] is None:
-                    keep_lines.update((*key, line["line_number"]) for line in lines)
-            store.write_rows(JournalBatch, self.client_id, generation, batch_rows,
-                             now=self.now, carry_from=carry_from)
-            changed_lines: list[dict] | None = [] if in_place else None
-            store.write_rows(JournalLine, self.client_id, generation, line_rows,
-                             now=self.now, carry_from=carry_from, changed=changed_lines)
-            parties = {line["customer_supplier"] for line in changed_lines or ()
-                       if line["customer_supplier"]}
-            if parties:
-                result.parties |= parties
-                self._mark_balances_due(self._balances_moved_by(parties, generation))
-            if in_place and batch_rows:
-                self._drop_stale_lines(generation, [(b["module"], b["batch_number"])
-                                                    for b in batch_rows], keep_lines)
-            if in_place:
-                db.session.commit()
-            result.rows += len(line_rows)
-            live = sum(1 for b in batch_rows if b["deleted_at"] is None)
-            self._report(JOURNAL_STEP, journal_batches=live,
-                         journal_lines=sum(1 for line in line_rows if line["deleted_at"] is None))
+            self.writer.journal_page(page)
+            live = [(batch, lines) for batch, lines in page if batch["deleted_at"] is None]
+            self._report(JOURNAL_STEP, journal_batches=len(live),
+                         journal_lines=sum(len(lines) for _, lines in live))
         self._report(JOURNAL_STEP, flush=True)
         return result
 
-    def _read_journal_whole(self, result: StreamResult, generation: int,
-                            carry_from: int | None, params: dict | None,
-                            since: datetime | None) -> StreamResult:
-        """The fused path of a full sync: into a new generation, voided batches skipped, each
-        line mapped straight to its upsert parameters (``store.write_journal_lines``)."""
+    def read_journal_whole(self) -> StreamResult:
+        """The fused path of a full sync: every batch into the new generation, each line
+        mapped straight to its upsert parameters (``store.write_journal_lines``)."""
+        result = StreamResult()
+        self._report(JOURNAL_STEP)
         now = self.now
 
         def whole_batch(record: dict) -> tuple[dict, list]:
@@ -353,36 +309,15 @@ class ClientSync:
         def to_rows(page: list) -> list[tuple[dict, list]]:
             return self._mapped(page, whole_batch, "journal_batches")
 
-        for page in self._pages("journal_transactions", params, since=since, transform=to_rows):
-            batch_rows, line_batches, line_count = [], [], 0
-            for batch, values in page:
+        for page in self._pages(JOURNAL, None, since=EPOCH, transform=to_rows):
+            for batch, _ in page:
                 result.bookmark = _max(result.bookmark, batch["source_modified_at"])
-                if batch["deleted_at"] is not None:
-                    continue
-                batch_rows.append(batch)
-                line_batches.append((batch, values))
-                line_count += len(values)
-            self._write(store.write_rows, JournalBatch, self.client_id, generation, batch_rows,
-                        now=now, carry_from=carry_from)
-            self._write(store.write_journal_lines, self.client_id, generation, line_batches,
-                        now=now, carry_from=carry_from)
-            result.rows += line_count
-            self._report(JOURNAL_STEP, journal_batches=len(batch_rows), journal_lines=line_count)
+            self.writer.journal_values_page(page)
+            live = [values for batch, values in page if batch["deleted_at"] is None]
+            self._report(JOURNAL_STEP, journal_batches=len(live),
+                         journal_lines=sum(len(values) for values in live))
         self._report(JOURNAL_STEP, flush=True)
         return result
-
-    def _write(self, function: Callable[..., int], *args: Any, **kwargs: Any) -> int:
-        """A store write: in the full sync's background writer when it has one (the count of
-        changed rows is then unknown: 0), else now, in this session."""
-        if self._writer is None:
-            return function(*args, **kwargs)
-        self._writer.write(function, *args, **kwargs)
-        return 0
-
-    def _drop_stale_lines(self, generation: int, batch_keys: list[tuple], keep: set[tuple]) -> None:
-        for condition in store.keys_in(JournalLine, JournalLine.parent_key, batch_keys):
-            live = store.live_keys(JournalLine, self.client_id, generation, condition)
-            store.tombstone(JournalLine, [i for k, i in live.items() if k not in keep], now=self.now)
 
     def write_organization(self) -> dict:
         record = self.api.organization(corporate_id=self.orgnr, name=self.name)
@@ -390,50 +325,40 @@ class ClientSync:
         return record
 
     def store_organization(self, values: dict) -> None:
-        """The client's one Organization row, overwritten (``changed_at`` only on a change)."""
-        row = db.session.scalar(select(Organization).where(Organization.client_id == self.client_id))
-        if row is None:
-            row = Organization(client_id=self.client_id, changed_at=self.now, **values)
-            db.session.add(row)
-        elif any(getattr(row, k) != v for k, v in values.items()):
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.changed_at = self.now
-        db.session.commit()
+        """The client's one Organization row (any system's values), overwritten."""
+        self.writer.organization(values)
         self._report("Henter firmaopplysninger", organization=1)
 
     # -- run kinds --------------------------------------------------------------------------
 
     def full(self) -> None:
         """Re-read everything into a new generation and flip to it atomically."""
-        old, new = store.begin_full_sync(self.client_id)
-        self._start_fetching([(plan.stream, EPOCH if plan.needs_filter else None)
-                              for plan in PLANS if not plan.period_range]
-                             + [("journal_transactions", EPOCH)])
-        bookmarks: dict[str, datetime | None] = {}
-        self._writer = store.PageWriter.for_session()
+        self.writer = store.RunWriter.full(self.client_id, now=self.now)
         try:
-            self.write_organization()
-            for plan in PLANS:
-                result = self.read_plan(plan, generation=new, carry_from=old, since=None,
-                                        track_keys=False)
-                bookmarks[plan.dataset] = result.bookmark
-            journal = self.read_journal(generation=new, carry_from=old, in_place=False)
-            if self._writer is not None:
-                self._writer.finish()
+            bookmarks = self.read_everything()
+            self.writer.finish_pages()
         finally:
-            if self._writer is not None:
-                self._writer.close()
-            self._writer = None
+            self.writer.close()
             self._stop_fetching()
-        bookmarks["journal_batches"] = bookmarks["journal_lines"] = journal.bookmark
         self._report("Tar i bruk de nye dataene")
-        removed = store.finish_full_sync(
-            self.client_id, old=old, new=new, now=self.now, bookmarks=bookmarks
-        )
+        removed = self.writer.finish_full(bookmarks)
         for name, count in removed.items():
             if count:
                 self.counts[f"{name}_removed"] = count
+
+    def read_everything(self) -> dict[str, datetime | None]:
+        """A full sync's reading: the organization and every data set into the new
+        generation; the bookmarks."""
+        self._start_fetching([(reader.stream.name, EPOCH if reader.needs_filter else None)
+                              for reader in READERS if not reader.period_range]
+                             + [(JOURNAL, EPOCH)])
+        self.write_organization()
+        bookmarks: dict[str, datetime | None] = {}
+        for reader in READERS:
+            bookmarks[reader.dataset.name] = self.read(reader).bookmark
+        journal = self.read_journal_whole()
+        bookmarks["journal_batches"] = bookmarks["journal_lines"] = journal.bookmark
+        return bookmarks
 
     def incremental(self) -> None:
         """Read what changed since each bookmark (whole lists where that is as cheap).
@@ -442,125 +367,53 @@ class ClientSync:
         customer/supplier balances, which no cursor filters, are re-read only when something
         that moves them changed: journal lines naming a party, or the parties themselves.
         """
-        generation = store.current_generation(self.client_id, "journal_batches")
-        self._discard_unfinished(generation)
-        balance_plans = []
-        for plan in PLANS:
-            if plan.dataset in MOVES_BALANCES.values():
-                balance_plans.append(plan)
-                continue
-            self._incremental_plan(plan, generation)
+        self.writer = store.RunWriter.in_place(self.client_id, now=self.now)
+        for reader in READERS:
+            if reader.dataset.name not in BALANCE_DATASETS:
+                self._incremental(reader)
 
-        state = store.dataset_state(self.client_id, "journal_batches")
-        journal = self.read_journal(generation=generation, carry_from=None, in_place=True,
-                                    since=self._since(state))
-        touched_periods = set((state.figures or {}).get("reconcile", []))
-        self._reconcile_deleted_batches(generation, touched_periods)
-        if touched_periods:  # dealt with, in the commit that ends the journal stream
-            state.figures = {k: v for k, v in state.figures.items() if k != "reconcile"}
-            if self.reconcile_left:
-                state.figures["reconcile"] = self.reconcile_left
-        self._finish_stream(state, journal.bookmark, JournalBatch, generation)
-        lines_state = store.dataset_state(self.client_id, "journal_lines")
-        self._finish_stream(lines_state, journal.bookmark, JournalLine, generation)
+        journal = self.read_journal(since=self._since("journal_batches"))
+        touched_periods = self.writer.reconcile_pending()
+        self._reconcile_deleted_batches(touched_periods)
+        self.writer.finish_stream("journal_batches", journal.bookmark,
+                                  reconcile_left=self.reconcile_left if touched_periods else None)
+        self.writer.finish_stream("journal_lines", journal.bookmark)
 
-        for plan in balance_plans:
-            state = store.dataset_state(self.client_id, plan.dataset)
-            if (state.figures or {}).get("due"):
-                self._incremental_plan(plan, generation)
-            else:  # nothing that moves these balances changed: they are still current
-                self._finish_stream(state, None, SYNCED_MODELS[plan.dataset], generation)
+        for reader in READERS:
+            if reader.dataset.name in BALANCE_DATASETS:
+                if self.writer.due(reader.dataset.name):
+                    self._incremental(reader)
+                else:  # nothing that moves these balances changed: they are still current
+                    self.writer.finish_stream(reader.dataset.name, None)
 
-    def _mark_balances_due(self, datasets: set[str]) -> None:
-        """Note (in the caller's transaction, with the rows that caused it) that these balance
-        data sets must be re-read: a crash before they are cannot lose the reason."""
-        for dataset in datasets:
-            state = store.dataset_state(self.client_id, dataset)
-            if not (state.figures or {}).get("due"):
-                state.figures = {**(state.figures or {}), "due": True}
-
-    def _balances_moved_by(self, parties: set[str], generation: int) -> set[str]:
-        """Which party-balance data sets journal lines naming these parties move."""
-        if not parties:
-            return set()
-        due = set()
-        unknown = set(parties)
-        for dataset, model in (("customer_balances", SYNCED_MODELS["customers"]),
-                               ("supplier_balances", SYNCED_MODELS["suppliers"])):
-            known = set(db.session.scalars(select(model.number).where(
-                model.client_id == self.client_id, model.generation == generation,
-                model.number.in_(list(parties)))))
-            if known:
-                due.add(dataset)
-                unknown -= known
-        if unknown:  # a party we do not hold: be safe
-            due |= {"customer_balances", "supplier_balances"}
-        return due
-
-    def _since(self, state: DatasetState) -> datetime | None:
+    def _since(self, dataset: str) -> datetime | None:
         """Where an incremental read starts: the bookmark minus the whole look-back overlap.
 
         The overlap re-reads what changed shortly before the bookmark, so a row committed late
         at the source (stamped before the newest row we saw, visible only after our read) is
         not missed. Always the full overlap: real data is stamped as it is entered, so the
         overlap holds few rows (the simulator stamps its generated books the same way)."""
-        if state.bookmark is None:
-            return None
-        return state.bookmark - self.lookback
+        bookmark = self.writer.bookmark(dataset)
+        return None if bookmark is None else bookmark - self.lookback
 
-    def _incremental_plan(self, plan: Plan, generation: int) -> StreamResult:
-        model = SYNCED_MODELS[plan.dataset]
-        state = store.dataset_state(self.client_id, plan.dataset)
-        since = self._since(state) if plan.cursor else None
-        result = self.read_plan(plan, generation=generation, carry_from=None,
-                                since=since,
-                                track_keys=not plan.cursor or plan.dataset == "gl_balances")
-        if not plan.cursor:
-            gone = store.tombstone_missing(model, self.client_id, generation, result.seen,
-                                           now=self.now)
+    def _incremental(self, reader: Reader) -> None:
+        name = reader.dataset.name
+        since = self._since(name) if reader.cursor else None
+        result = self.read(reader, since=since,
+                           track_keys=not reader.cursor or name == "gl_balances")
+        if not reader.cursor:
+            gone = self.writer.tombstone_missing(name, result.seen)
             if gone:
-                self.counts[f"{plan.dataset}_removed"] = len(gone)
-        if plan.dataset == "gl_balances":
-            self.touched_periods |= result.periods
-            self._sweep_vanished_gl(generation, result.seen)
+                self.counts[f"{name}_removed"] = len(gone)
+        if name == "gl_balances":
+            self._sweep_vanished_gl(result.seen)
             if result.periods:
                 # Periods whose balances moved: the journal step checks them for deleted
                 # batches. Kept with the GL bookmark, so a crash in between cannot lose them.
-                journal_state = store.dataset_state(self.client_id, "journal_batches")
-                pending = set((journal_state.figures or {}).get("reconcile", []))
-                journal_state.figures = {**(journal_state.figures or {}),
-                                         "reconcile": sorted(pending | result.periods)}
-        if (state.figures or {}).get("due"):  # re-read whole: the reason is dealt with
-            state.figures = {k: v for k, v in state.figures.items() if k != "due"}
-        self._finish_stream(state, result.bookmark, model, generation)
-        return result
+                self.writer.add_reconcile(result.periods)
+        self.writer.finish_stream(name, result.bookmark)
 
-    def _finish_stream(self, state: DatasetState, seen: datetime | None,
-                       model: type[SyncedRow], generation: int) -> None:
-        """Advance the bookmark and freshness in the commit that ends the stream."""
-        self._note_unchecked()
-        state.bookmark = _max(state.bookmark, seen)
-        state.synced_at = self.now
-        state.row_count = db.session.scalar(
-            select(func.count()).select_from(model).where(
-                model.client_id == self.client_id, model.generation == generation,
-                model.deleted_at.is_(None))
-        )
-        db.session.commit()
-
-    def _note_unchecked(self) -> None:
-        """Keep the touched periods (in the caller's transaction, with the rows and bookmark
-        that touched them) until the checks have re-summed them: a run that stops before its
-        checks leaves them for the next run's (``checks.run_checks``)."""
-        if not self.touched_periods:
-            return
-        state = store.dataset_state(self.client_id, checks.FIGURES_DATASET)
-        pending = set((state.figures or {}).get(checks.UNCHECKED, []))
-        if not self.touched_periods <= pending:
-            state.figures = {**(state.figures or {}),
-                             checks.UNCHECKED: sorted(pending | self.touched_periods)}
-
-    def _sweep_vanished_gl(self, generation: int, received: set[tuple]) -> None:
+    def _sweep_vanished_gl(self, received: set[tuple]) -> None:
         """Tombstone GL rows that vanished at the source (a balance back to zero, no lines).
 
         A change to an account in period P moves the balance of every later period of that
@@ -571,12 +424,8 @@ class ClientSync:
         if not received:
             return
         accounts = {key[1] for key in received}
-        keys = [getattr(GLBalance, name) for name in GLBalance.natural_key]
-        stored = db.session.execute(
-            select(GLBalance.id, GLBalance.account_type, *keys)
-            .where(GLBalance.client_id == self.client_id, GLBalance.generation == generation,
-                   GLBalance.deleted_at.is_(None), GLBalance.account_number.in_(accounts))
-        ).all()
+        stored = self.writer.live_rows("gl_balances", GLBalance.account_number.in_(accounts),
+                                       columns=(GLBalance.account_type,))
         resets = {row.account_number for row in stored if row.account_type in RESETS_YEARLY}
 
         def series(key: tuple) -> tuple:
@@ -589,61 +438,29 @@ class ClientSync:
         for key in received:
             slot = series(key)
             first[slot] = min(first.get(slot, key[0]), key[0])
-        gone_rows = []
-        for row in stored:
-            key = tuple(row[2:])
-            if key not in received and key[0] > first.get(series(key), "999999"):
-                gone_rows.append(row)
-        gone = [row.id for row in gone_rows]
+        gone = [row for row in stored
+                if (key := tuple(row[2:])) not in received
+                and key[0] > first.get(series(key), "999999")]
         if gone:
-            self.touched_periods.update(row.period for row in gone_rows)
-            self._note_unchecked()
-            store.tombstone(GLBalance, gone, now=self.now)
-            db.session.commit()
+            self.writer.tombstone("gl_balances", [row.id for row in gone],
+                                  periods={row.period for row in gone})
             self.counts["gl_balances_removed"] = self.counts.get("gl_balances_removed", 0) + len(gone)
 
-    def _discard_unfinished(self, generation: int) -> None:
-        """Rows of a full sync killed before its flip are invisible; drop them."""
-        for model in SYNCED_MODELS.values():
-            db.session.execute(
-                delete(model).where(model.client_id == self.client_id,
-                                    model.generation > generation)
-            )
-        db.session.commit()
-
-    def _reconcile_deleted_batches(self, generation: int, touched: set[str]) -> set[str]:
+    def _reconcile_deleted_batches(self, touched: set[str]) -> None:
         """Find journal batches deleted at the source: where GL and journal disagree in a
-        period whose balances changed, re-read that period's journal whole. Returns the
-        customer/supplier numbers on the lines of what was re-read or removed."""
-        parties: set[str] = set()
-        self.reconcile_left: list[str] = []
+        period whose balances changed, re-read that period's journal whole."""
+        self.reconcile_left = []
         if not touched:
-            return parties
+            return
         differing = {key[0] for key in checks.gl_journal_differences(self.client_id, touched)}
         candidates = sorted(differing)
         self.reconcile_left = candidates[MAX_RECONCILE_PERIODS:]  # the next run goes on
         for period in candidates[:MAX_RECONCILE_PERIODS]:
-            result = self.read_journal(generation=generation, carry_from=None,
-                                       params={"periodId": period}, in_place=True)
-            parties |= result.parties
-            gone = store.tombstone_missing(JournalBatch, self.client_id, generation, result.seen,
-                                           JournalBatch.period == period, now=self.now)
+            result = self.read_journal(params={"periodId": period})
+            gone = self.writer.remove_batches(period, result.seen)
             if gone:
-                gone_parties = set()
-                for condition in store.keys_in(JournalLine, JournalLine.parent_key, gone):
-                    gone_parties.update(db.session.scalars(
-                        select(JournalLine.customer_supplier).distinct().where(
-                            JournalLine.client_id == self.client_id,
-                            JournalLine.generation == generation,
-                            JournalLine.deleted_at.is_(None),
-                            JournalLine.customer_supplier != "", condition)))
-                parties |= gone_parties
-                self._mark_balances_due(self._balances_moved_by(gone_parties, generation))
-                self._drop_stale_lines(generation, gone, keep=set())
                 self.counts["journal_batches_removed"] = (
-                    self.counts.get("journal_batches_removed", 0) + len(gone))
-            db.session.commit()
-        return parties
+                    self.counts.get("journal_batches_removed", 0) + gone)
 
     def latest_period(self) -> str | None:
         """The newest financial period that has started (the source's own list)."""
@@ -656,30 +473,17 @@ class ClientSync:
 
     def test_data(self) -> str | None:
         """Organization, accounts and the latest period's balances, into the visible copy."""
-        generation = store.current_generation(self.client_id, "accounts")
+        self.writer = store.RunWriter.visible(self.client_id, now=self.now)
         self.write_organization()
-        accounts = next(p for p in PLANS if p.dataset == "accounts")
-        result = self.read_plan(accounts, generation=generation, carry_from=None, since=None,
-                                track_keys=True)
-        store.tombstone_missing(SYNCED_MODELS["accounts"], self.client_id, generation,
-                                result.seen, now=self.now)
-        db.session.commit()
+        readers = {reader.dataset.name: reader for reader in READERS}
+        accounts = self.read(readers["accounts"], track_keys=True)
+        self.writer.tombstone_missing("accounts", accounts.seen)
         period = self.latest_period()
         if period is None:
             return None
-        gl_generation = store.current_generation(self.client_id, "gl_balances")
-        seen: set[tuple] = set()
-        step = f"Henter saldoer for {period[:4]}-{period[4:]}"
-        self._report(step)
-        for page in self._pages("gl_balances", {"periodId": period}):
-            rows = self._mapped(page, mapping.gl_balance_row, "gl_balances")
-            store.write_rows(GLBalance, self.client_id, gl_generation, rows, now=self.now)
-            seen.update(tuple(r[k] for k in GLBalance.natural_key) for r in rows)
-            db.session.commit()
-            self._report(step, gl_balances=len(rows))
-        store.tombstone_missing(GLBalance, self.client_id, gl_generation, seen,
-                                GLBalance.period == period, now=self.now)
-        self.touched_periods.add(period)
-        self._note_unchecked()
-        db.session.commit()
+        balances = self.read(readers["gl_balances"], track_keys=True,
+                             params={"periodId": period},
+                             step=f"Henter saldoer for {period[:4]}-{period[4:]}")
+        self.writer.tombstone_missing("gl_balances", balances.seen, GLBalance.period == period,
+                                      periods={period})
         return period

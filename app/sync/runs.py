@@ -15,10 +15,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from app.accounting import store
-from app.accounting.models import Account, DatasetState, GLBalance, JournalLine
+from app.accounting.models import Account, GLBalance, JournalLine
+from app.accounting.queries import current_rows
 from app.audit.operations import Actor, record
 from app.db_types import utcnow
 from app.extensions import db
@@ -276,11 +277,7 @@ def _sync(run: SyncRun, integration: Integration, client: Client | None, progres
     _require_connection(integration)
     now = utcnow()
     engine = _engine(client, progress, now=now)
-    never_synced = not db.session.scalar(
-        select(func.count()).where(
-            DatasetState.client_id == client.id, DatasetState.full_synced_at.is_not(None)
-        )
-    )
+    never_synced = not store.ever_full_synced(client.id)
     if full or never_synced:
         engine.full()
     else:
@@ -291,12 +288,11 @@ def _sync(run: SyncRun, integration: Integration, client: Client | None, progres
 def _after_sync(client: Client, engine: ClientSync, progress: Progress, *, now, full: bool
                 ) -> Outcome:
     progress.update("Kontrollerer tallene")
-    figures_state = store.dataset_state(client.id, checks.FIGURES_DATASET)
-    warnings, figures = checks.run_checks(client.id, figures_state.figures or None,
+    warnings, figures = checks.run_checks(client.id, store.check_figures(client.id),
                                           None if full or not engine.tracks_touched_periods
-                                          else engine.touched_periods)
+                                          else engine.writer.touched)
     warnings = _rejections(engine) + warnings
-    figures_state.figures = figures
+    store.keep_check_figures(client.id, figures)
     client.last_sync_at = utcnow()
     client.data_as_of = now
     client.last_sync_result = SyncResult.WARNINGS if warnings else SyncResult.SUCCEEDED
@@ -363,10 +359,9 @@ def _stale_accounts(client: Client) -> list[Account]:
         api = visma_client().tenant_api(client.external_id)
         source = {str(r.get("accountCD", "")).strip()
                   for page in api.stream("accounts").pages() for r in page}
-    generation = store.current_generation(client.id, "accounts")
     rows = db.session.scalars(
-        select(Account).where(Account.client_id == client.id, Account.generation == generation)
-        .order_by(Account.account_number)
+        current_rows(Account, client.id, include_deleted=True)
+        .order_by(None).order_by(Account.account_number)
     ).all()
     return [a for a in rows if a.account_number not in source]
 
@@ -427,16 +422,7 @@ def delete_old_accounts(run, integration, client, progress) -> Outcome:
     confirmed = {int(i) for i in (run.params or {}).get("account_ids") or []}
     stale = [a for a in _stale_accounts(client) if a.id in confirmed] if confirmed else []
     numbers = sorted({a.account_number for a in stale})
-    gl_removed = 0
-    if numbers:
-        gl_removed = db.session.execute(
-            delete(GLBalance).where(GLBalance.client_id == client.id,
-                                    GLBalance.account_number.in_(numbers))
-        ).rowcount or 0
-        db.session.execute(
-            delete(Account).where(Account.client_id == client.id,
-                                  Account.account_number.in_(numbers))
-        )
+    gl_removed = store.delete_accounts(client.id, numbers)
     record(SYSTEM, "old_accounts_deleted", client, accounts=numbers, gl_balance_rows=gl_removed,
            requested_by=run.requested_by)
     db.session.commit()

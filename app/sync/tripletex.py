@@ -16,8 +16,6 @@ import datetime as dt
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from app.accounting import store
 from app.accounting.models import (
     SYNCED_MODELS,
@@ -26,7 +24,6 @@ from app.accounting.models import (
     JournalLine,
     SyncedRow,
 )
-from app.extensions import db
 from app.integrations.models import System
 from app.integrations.tripletex import client_for
 from app.jobs.runtime import Progress
@@ -106,8 +103,7 @@ class TripletexSync(ClientSync):
             self.first_day = dt.date(today.year - 1, 1, 1)
             self.last_day = dt.date(today.year, 12, 31)
 
-    def read_dataset(self, dataset: datasets.DataSet, *, generation: int,
-                     carry_from: int | None, since: datetime | None = None,
+    def read_dataset(self, dataset: datasets.DataSet, *, since: datetime | None = None,
                      track_keys: bool = False) -> StreamResult:
         model = SYNCED_MODELS[dataset.name]
         result = StreamResult()
@@ -116,46 +112,34 @@ class TripletexSync(ClientSync):
             if dataset.name == "periods":
                 self._note_range(page)
             rows = _fit(model, page)
-            result.changed += store.write_rows(model, self.client_id, generation, rows,
-                                               now=self.now, carry_from=carry_from)
-            if carry_from is None:
-                db.session.commit()
             for row in rows:
                 result.bookmark = _max(result.bookmark, row.get("source_modified_at"))
                 if track_keys:
                     result.seen.add(_key(model, row))
                 if "period" in row:
                     result.periods.add(row["period"])
-            result.rows += len(rows)
+            self.writer.page(dataset.name, rows)
             self._report(dataset.step, **{dataset.name: len(rows)})
         if dataset.name == "periods":
             self._default_range()
         self._report(dataset.step, flush=True)
         return result
 
-    def read_vouchers(self, *, generation: int, carry_from: int | None,
-                      first_day: dt.date | None = None, last_day: dt.date | None = None
-                      ) -> StreamResult:
-        """Vouchers as journal batches with their lines; in place (``carry_from`` None) a
-        changed voucher's lines it no longer has are tombstoned."""
+    def read_vouchers(self, *, first_day: dt.date | None = None,
+                      last_day: dt.date | None = None) -> StreamResult:
+        """Vouchers as journal batches with their lines; in place a changed voucher's lines it
+        no longer has are tombstoned (``RunWriter.journal_page``)."""
         dataset = datasets.BY_NAME["journal"]
         result = StreamResult()
         self._report(dataset.step)
         for page in self._rows(dataset, first_day=first_day, last_day=last_day):
-            batches = _fit(JournalBatch, (batch for batch, _ in page))
-            lines = _fit(JournalLine, (line for _, batch_lines in page for line in batch_lines))
-            keep = {_key(JournalLine, line) for line in lines}
-            store.write_rows(JournalBatch, self.client_id, generation, batches, now=self.now,
-                             carry_from=carry_from)
-            store.write_rows(JournalLine, self.client_id, generation, lines, now=self.now,
-                             carry_from=carry_from)
-            keys = [_key(JournalBatch, batch) for batch in batches]
-            result.seen.update(keys)
-            if carry_from is None:
-                self._drop_stale_lines(generation, keys, keep)
-                db.session.commit()
-            result.rows += len(lines)
-            self._report(dataset.step, journal_batches=len(batches), journal_lines=len(lines))
+            batches = [(batch, _fit(JournalLine, lines))
+                       for batch, lines in zip(_fit(JournalBatch, (b for b, _ in page)),
+                                               (lines for _, lines in page), strict=True)]
+            result.seen.update(_key(JournalBatch, batch) for batch, _ in batches)
+            line_count = sum(len(lines) for _, lines in batches)
+            self.writer.journal_page(batches)
+            self._report(dataset.step, journal_batches=len(batches), journal_lines=line_count)
         self._report(dataset.step, flush=True)
         return result
 
@@ -166,115 +150,87 @@ class TripletexSync(ClientSync):
 
     # -- run kinds -------------------------------------------------------------------------
 
-    def full(self) -> None:
-        old, new = store.begin_full_sync(self.client_id)
+    def read_everything(self) -> dict[str, datetime | None]:
+        """A full sync's reading: every data set into the new generation; the bookmarks."""
         self.write_organization()
         bookmarks: dict[str, datetime | None] = {}
         for dataset in datasets.DATASETS:
             if dataset.name == "journal":
-                self.read_vouchers(generation=new, carry_from=old)
+                self.read_vouchers()
                 continue
-            result = self.read_dataset(dataset, generation=new, carry_from=old)
-            bookmarks[dataset.name] = result.bookmark
-        self._report("Bytter til den nye kopien")
-        removed = store.finish_full_sync(self.client_id, old=old, new=new, now=self.now,
-                                         bookmarks=bookmarks)
-        for name, count in removed.items():
-            if count:
-                self.counts[f"{name}_removed"] = count
+            bookmarks[dataset.name] = self.read_dataset(dataset).bookmark
+        return bookmarks
 
     def incremental(self) -> None:
-        generation = store.current_generation(self.client_id, "journal_batches")
-        self._discard_unfinished(generation)
+        self.writer = store.RunWriter.in_place(self.client_id, now=self.now)
         for dataset in datasets.DATASETS:
             if dataset.name == "gl_balances":
-                moved = self._incremental_balances(dataset, generation)
-                self._reread_periods(moved, generation)
+                self._reread_periods(self._incremental_balances(dataset))
             elif dataset.name != "journal":
-                self._incremental_dataset(dataset, generation)
+                self._incremental_dataset(dataset)
 
-    def _incremental_dataset(self, dataset: datasets.DataSet, generation: int) -> None:
-        model = SYNCED_MODELS[dataset.name]
-        state = store.dataset_state(self.client_id, dataset.name)
+    def _incremental_dataset(self, dataset: datasets.DataSet) -> None:
         whole = dataset.name in WHOLE
-        since = None if whole or state.bookmark is None else state.bookmark - self.lookback
-        result = self.read_dataset(dataset, generation=generation, carry_from=None, since=since,
-                                   track_keys=whole)
+        since = None if whole else self._since(dataset.name)
+        result = self.read_dataset(dataset, since=since, track_keys=whole)
         if whole:
-            gone = store.tombstone_missing(model, self.client_id, generation, result.seen,
-                                           now=self.now)
+            gone = self.writer.tombstone_missing(dataset.name, result.seen)
             if gone:
                 self.counts[f"{dataset.name}_removed"] = len(gone)
-        self._finish_stream(state, result.bookmark, model, generation)
+        self.writer.finish_stream(dataset.name, result.bookmark)
 
-    def _incremental_balances(self, dataset: datasets.DataSet, generation: int) -> set[str]:
+    def _incremental_balances(self, dataset: datasets.DataSet) -> set[str]:
         """Read ``/balanceSheet`` whole, in place; the periods whose net change per account
         moved against what was stored (new, changed or deleted vouchers there)."""
-        before = self._stored_changes(generation)
-        result = self.read_dataset(dataset, generation=generation, carry_from=None,
-                                   track_keys=True)
-        gone = store.tombstone_missing(GLBalance, self.client_id, generation, result.seen,
-                                       now=self.now)
+        before = self._stored_changes()
+        result = self.read_dataset(dataset, track_keys=True)
+        gone = self.writer.tombstone_missing("gl_balances", result.seen)
         if gone:
             self.counts["gl_balances_removed"] = len(gone)
-        self._finish_stream(store.dataset_state(self.client_id, dataset.name), None, GLBalance,
-                            generation)
-        return mapping.periods_with_moved_balances(before, self._stored_changes(generation))
+        self.writer.finish_stream("gl_balances", None)
+        return mapping.periods_with_moved_balances(before, self._stored_changes())
 
-    def _stored_changes(self, generation: int) -> list[dict]:
-        return [row._asdict() for row in db.session.execute(
-            select(GLBalance.period, GLBalance.account_number, GLBalance.period_debit,
-                   GLBalance.period_credit)
-            .where(GLBalance.client_id == self.client_id, GLBalance.generation == generation,
-                   GLBalance.deleted_at.is_(None)))]
+    def _stored_changes(self) -> list[dict]:
+        return [{"period": period, "account_number": account, "period_debit": debit,
+                 "period_credit": credit}
+                for _, period, account, debit, credit, *_ in self.writer.live_rows(
+                    "gl_balances", columns=(GLBalance.period, GLBalance.account_number,
+                                            GLBalance.period_debit, GLBalance.period_credit))]
 
-    def _reread_periods(self, moved: set[str], generation: int) -> None:
+    def _reread_periods(self, moved: set[str]) -> None:
         """Re-read the vouchers of every moved month and of the current one, whole."""
         periods = set(moved) | {f"{self.now.year}{self.now.month:02d}"}
         for period in sorted(periods):
             first = dt.date(int(period[:4]), int(period[4:]), 1)
             last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-            result = self.read_vouchers(generation=generation, carry_from=None,
-                                        first_day=first, last_day=last)
-            gone = store.tombstone_missing(JournalBatch, self.client_id, generation,
-                                           result.seen, JournalBatch.period == period,
-                                           now=self.now)
+            result = self.read_vouchers(first_day=first, last_day=last)
+            gone = self.writer.remove_batches(period, result.seen)
             if gone:
-                self._drop_stale_lines(generation, gone, keep=set())
                 self.counts["journal_batches_removed"] = (
-                    self.counts.get("journal_batches_removed", 0) + len(gone))
-            db.session.commit()
-        for name, model in (("journal_batches", JournalBatch), ("journal_lines", JournalLine)):
-            self._finish_stream(store.dataset_state(self.client_id, name), None, model,
-                                generation)
+                    self.counts.get("journal_batches_removed", 0) + gone)
+        for name in ("journal_batches", "journal_lines"):
+            self.writer.finish_stream(name, None)
 
     def test_data(self) -> str | None:
         """Organization, accounts and the latest started period's balances (visible copy)."""
-        generation = store.current_generation(self.client_id, "accounts")
+        self.writer = store.RunWriter.visible(self.client_id, now=self.now)
         self.write_organization()
-        result = self.read_dataset(datasets.BY_NAME["accounts"], generation=generation,
-                                   carry_from=None, track_keys=True)
-        store.tombstone_missing(SYNCED_MODELS["accounts"], self.client_id, generation,
-                                result.seen, now=self.now)
-        db.session.commit()
+        result = self.read_dataset(datasets.BY_NAME["accounts"], track_keys=True)
+        self.writer.tombstone_missing("accounts", result.seen)
         today = self.now.date()
         periods = [row for page in self._rows(datasets.BY_NAME["periods"]) for row in page]
         started = [p for p in periods if p["start_date"] <= today] or periods
         if not started:
             return None
         latest = max(started, key=lambda p: p["period"])
-        gl_generation = store.current_generation(self.client_id, "gl_balances")
         step = f"Henter saldoer for {latest['period'][:4]}-{latest['period'][4:]}"
         self._report(step)
         seen: set[tuple] = set()
         for page in self._rows(datasets.BY_NAME["gl_balances"], first_day=latest["start_date"],
                                last_day=latest["end_date"] or latest["start_date"]):
             rows = _fit(GLBalance, page)
-            store.write_rows(GLBalance, self.client_id, gl_generation, rows, now=self.now)
             seen.update(_key(GLBalance, row) for row in rows)
-            db.session.commit()
+            self.writer.page("gl_balances", rows)
             self._report(step, gl_balances=len(rows))
-        store.tombstone_missing(GLBalance, self.client_id, gl_generation, seen,
-                                GLBalance.period == latest["period"], now=self.now)
-        db.session.commit()
+        self.writer.tombstone_missing("gl_balances", seen, GLBalance.period == latest["period"])
         return latest["period"]

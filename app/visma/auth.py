@@ -51,18 +51,22 @@ class ConnectEndpoints:
 
     @property
     def authorize(self) -> str:
+        """Where the user logs in and consents."""
         return self._url("/connect/authorize")
 
     @property
     def token(self) -> str:
+        """Where codes, refresh tokens and client credentials become tokens."""
         return self._url("/connect/token")
 
     @property
     def userinfo(self) -> str:
+        """The signed-in user's claims."""
         return self._url("/connect/userinfo")
 
     @property
     def revocation(self) -> str:
+        """Where a refresh token is revoked."""
         return self._url("/connect/revocation")
 
     @property
@@ -446,6 +450,7 @@ class ServiceTokens:
             self._tokens.pop(tenant_id, None)
 
     def provider(self, tenant_id: str) -> TenantToken:
+        """The TokenProvider of one tenant's requests."""
         return TenantToken(self, tenant_id)
 
 
@@ -457,8 +462,10 @@ class TenantToken:
         self.tenant_id = tenant_id
 
     def access_token(self, reject: str | None = None) -> str:
+        """The cached service token; a new one when ``reject`` (refused after a 401) is it."""
         return self.tokens.get(self.tenant_id, reject=reject)
 
     def unauthorized(self, message: str, status: int) -> VismaError:
-        # A brand-new token for exactly this tenant is refused: the company is out of reach.
+        """A brand-new token for exactly this tenant is refused: the company is out of reach
+        (access withdrawn)."""
         return CompanyAccessWithdrawn(message, status=status, tenant_id=self.tenant_id)

@@ -170,30 +170,6 @@ class VismaClient:
             self.service_connect, margin=service_token_margin, scope=service_scope
         )
 
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], **overrides: Any) -> VismaClient:
-        """Build from a config mapping (``VISMA_CLIENT_ID``, ``VISMA_CLIENT_SECRET``,
-        ``VISMA_SERVICE_CLIENT_ID``, ``VISMA_SERVICE_CLIENT_SECRET``, ``VISMA_SERVICE_SCOPE``,
-        ``VISMA_CONNECT_URL``, ``VISMA_API_URL``, ``VISMA_CONNECT_TIMEOUT``,
-        ``VISMA_READ_TIMEOUT``), e.g. ``app.config``."""
-        kwargs: dict[str, Any] = {
-            "client_id": settings["VISMA_CLIENT_ID"],
-            "client_secret": settings["VISMA_CLIENT_SECRET"],
-        }
-        for key, name in (
-            ("VISMA_SERVICE_CLIENT_ID", "service_client_id"),
-            ("VISMA_SERVICE_CLIENT_SECRET", "service_client_secret"),
-            ("VISMA_SERVICE_SCOPE", "service_scope"),
-            ("VISMA_CONNECT_URL", "connect_url"),
-            ("VISMA_API_URL", "api_url"),
-            ("VISMA_CONNECT_TIMEOUT", "connect_timeout"),
-            ("VISMA_READ_TIMEOUT", "read_timeout"),
-        ):
-            if settings.get(key) is not None:
-                kwargs[name] = settings[key]
-        kwargs.update(overrides)
-        return cls(**kwargs)
-
     def __repr__(self) -> str:
         return f"VismaClient(connect={self.connect.endpoints.base!r}, api={self.api_url!r})"
 
@@ -232,12 +208,6 @@ class VismaClient:
     def userinfo(self, token: Mapping[str, Any] | str) -> dict[str, Any]:
         """The signed-in user's claims."""
         return self.connect.userinfo(_access_token(token))
-
-    @staticmethod
-    def token_expired(token: Mapping[str, Any], *, leeway: float = 60.0) -> bool:
-        """True when an interactive token is expired or about to (refresh it first)."""
-        expires_at = token.get("expires_at")
-        return expires_at is None or float(expires_at) - leeway <= time.time()
 
     # -- tenants ----------------------------------------------------------------------------
 

@@ -175,6 +175,7 @@ class RateBudget:
             self.status = replace(self.status, throttled=self.status.throttled + 1)
 
     def paced(self, seconds: float) -> None:
+        """Count time spent waiting for the rate budget."""
         with self._lock:
             self.status = replace(self.status, paced_seconds=self.status.paced_seconds + seconds)
 
@@ -247,11 +248,13 @@ class HttpClient:
     # -- bookkeeping -----------------------------------------------------------------------
 
     def count(self, kind: str) -> None:
+        """Count one request (``api`` or ``connect``)."""
         with self._lock:
             self.calls[kind] = self.calls.get(kind, 0) + 1
 
     @property
     def api_calls(self) -> int:
+        """ERP API requests made so far (retries included)."""
         return self.calls.get("api", 0)
 
     def budget(self, key: str) -> RateBudget:

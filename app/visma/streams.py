@@ -87,6 +87,7 @@ class Paginator:
     paging_params: ClassVar[frozenset[str]] = frozenset()
 
     def pages(self, stream: Stream, params: dict[str, Any]) -> Iterator[Page]:
+        """The stream's pages for ``params`` (the paging parameters are the paginator's)."""
         raise NotImplementedError
 
 
@@ -100,6 +101,7 @@ class Unpaged(Paginator):
     """A bare array in one answer (accounts, periods); a ``totalCount`` above it is truncation."""
 
     def pages(self, stream: Stream, params: dict[str, Any]) -> Iterator[Page]:
+        """The one answer as one page (none when it is empty)."""
         page = _as_page(stream.fetch(stream.path, params), stream.path)
         total = _metadata(page).get("totalCount")
         if isinstance(total, int) and total > stream.count_items(page):
@@ -124,6 +126,7 @@ class PageNumberPaginator(Paginator):
         self.refetch_short_page = refetch_short_page
 
     def pages(self, stream: Stream, params: dict[str, Any]) -> Iterator[Page]:
+        """Page 1, 2, … until ``totalCount`` is reached or a page comes back empty or short."""
         size = stream.page_size
         number = 1
         first_total: int | None = None
@@ -356,6 +359,8 @@ class OrganizationStream(Stream):
 
 
 class AccountsStream(Stream):
+    """``/v1/account``: the chart of accounts, in one answer."""
+
     name = "accounts"
     path = "/v1/account"
     primary_keys = ("accountCD",)
@@ -366,6 +371,8 @@ class AccountsStream(Stream):
 
 
 class FinancialPeriodsStream(Stream):
+    """``/v1/financialPeriod``: the company's financial periods, in one answer."""
+
     name = "financial_periods"
     path = "/v1/financialPeriod"
     primary_keys = ("period",)
@@ -375,6 +382,8 @@ class FinancialPeriodsStream(Stream):
 
 
 class GeneralLedgerBalancesStream(Stream):
+    """``/v2/generalLedgerBalance``: balances per period, account, subaccount, branch and ledger."""
+
     name = "gl_balances"
     path = "/v2/generalLedgerBalance"
     primary_keys = ("financialPeriod", "account.number", "subAccountCd", "branch.number",
@@ -398,9 +407,11 @@ class JournalTransactionsStream(Stream):
     lines_field = "journalTransactionLines"
 
     def count_items(self, page: Page) -> int:
+        """Lines, not batches: Visma pages this endpoint by line."""
         return sum(len(batch.get(self.lines_field) or ()) for batch in page)
 
     def post_process(self, pages: Iterator[Page]) -> Iterator[Page]:
+        """Batches split across pages merged back (``merge_batches``)."""
         return merge_batches(pages, key=self.key, lines_field=self.lines_field)
 
 
@@ -448,6 +459,8 @@ def merge_batches(
 
 
 class CustomersStream(Stream):
+    """``/v1/customer``: the customer register."""
+
     name = "customers"
     path = "/v1/customer"
     primary_keys = ("number",)
@@ -457,6 +470,8 @@ class CustomersStream(Stream):
 
 
 class SuppliersStream(CustomersStream):
+    """``/v1/supplier``: the supplier register."""
+
     name = "suppliers"
     path = "/v1/supplier"
 
@@ -474,6 +489,8 @@ class CustomerBalancesStream(Stream):
 
 
 class SupplierBalancesStream(CustomerBalancesStream):
+    """``/v2/supplier/balance``: as customer balances; the branch comes as text."""
+
     name = "supplier_balances"
     path = "/v2/supplier/balance"
     primary_keys = ("supplier.number", "branch")
@@ -532,6 +549,7 @@ class prefetched(Iterator[T]):  # noqa: N801 - used like the function it replace
         return value
 
     def close(self) -> None:
+        """Stop the fetching thread after its current page (closing early is fine)."""
         self._stop.set()
         if self._worker is not threading.current_thread():
             self._worker.join(timeout=10)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.accounting import store
 from app.accounting.models import JournalBatch, JournalLine
+from app.accounting.queries import current_rows
 from app.extensions import db
 from app.sync import mapping
 from tests.factories import ClientFactory
@@ -234,3 +235,41 @@ def test_page_writer_commits_pages_in_order_and_surfaces_a_failing_page(pg_app):
 def test_without_postgresql_pages_are_written_inline(app):
     with app.app_context():
         assert store.PageWriter.for_session() is None
+
+
+def _visible_lines(client_id: int) -> dict:
+    rows = db.session.scalars(current_rows(JournalLine, client_id, include_deleted=True)).all()
+    return {(r.module, r.batch_number, r.line_number): r.deleted_at for r in rows}
+
+
+def test_run_writer_takes_whole_batches_into_a_new_generation_and_in_place(store_app):
+    """The shape every system hands the writer: (batch row, line rows) per batch."""
+    later = NOW + timedelta(hours=1)
+    voided = dict(RECORDS[1], status="Voided")
+    with store_app.app_context():
+        client_id = _client()
+        writer = store.RunWriter.full(client_id, now=NOW)
+        writer.journal_page([mapping.journal_rows(r, now=NOW) for r in (RECORDS[0], voided)])
+        writer.finish_pages()
+        assert _visible_lines(client_id) == {}  # nothing shows before the flip
+        writer.finish_full({})
+        assert _visible_lines(client_id) == {("GL", "0000001", n): None for n in (1, 2, 3)}
+
+        killed = store.RunWriter.full(client_id, now=later)  # stopped before its flip
+        killed.journal_page([mapping.journal_rows(RECORDS[1], now=later)])
+        killed.finish_pages()  # its pages written (PostgreSQL: by the background writer)
+        writer = store.RunWriter.in_place(client_id, now=later)
+        assert db.session.scalar(select(func.count()).select_from(JournalLine).where(
+            JournalLine.generation > writer.generation)) == 0
+
+        shorter = dict(RECORDS[0], journalTransactionLines=RECORDS[0]["journalTransactionLines"][:2])
+        writer.journal_page([mapping.journal_rows(shorter, now=later),
+                             mapping.journal_rows(voided, now=later)])
+        assert _visible_lines(client_id) == {
+            ("GL", "0000001", 1): None, ("GL", "0000001", 2): None,
+            ("GL", "0000001", 3): later,  # the batch no longer has it
+            ("AR", "0000002", 1): later, ("AR", "0000002", 2): later}  # voided: tombstones
+        # a line naming a party the store does not hold: both balance data sets are due
+        assert writer.due("customer_balances") and writer.due("supplier_balances")
+        writer.finish_stream("customer_balances", None)
+        assert not writer.due("customer_balances")

@@ -184,12 +184,6 @@ def test_userinfo_and_expired_user_token(visma, mocked):
     assert len(mocked.calls) == 2  # a rejected user token is not retried
 
 
-def test_token_expired_helper(visma, fake_time):
-    assert visma.token_expired({"expires_at": 1})
-    assert not visma.token_expired({"expires_at": 10**12})
-    assert visma.token_expired({})
-
-
 # -- service tokens ----------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 import pytest
 import responses
 
+from app.integrations.visma import build_visma_client
 from app.visma.client import Tenant, VismaClient
 from app.visma.errors import ApiError, TokenExpired, VismaUnavailable
 
@@ -114,14 +115,14 @@ def test_tenant_api_streams_and_unknown_stream(visma):
         api.stream("acounts")
 
 
-def test_from_settings(mocked):
-    visma = VismaClient.from_settings(
+def test_the_apps_client_follows_its_config(mocked):
+    visma = build_visma_client(
         {
             "VISMA_CLIENT_ID": "cid",
             "VISMA_CLIENT_SECRET": "sec",
             "VISMA_CONNECT_URL": "http://127.0.0.1:5001/",
             "VISMA_API_URL": "http://127.0.0.1:5001/api/",
-            "VISMA_READ_TIMEOUT": 12,
+            "VISMA_HTTP_TIMEOUT_SECONDS": 12,
         }
     )
     assert visma.connect.endpoints.token == "http://127.0.0.1:5001/connect/token"
@@ -145,7 +146,7 @@ def test_api_error_message_is_visma_own(visma, mocked):
 
 
 def test_service_reads_use_the_service_application_and_scope(mocked):
-    visma = VismaClient.from_settings({
+    visma = build_visma_client({
         "VISMA_CLIENT_ID": "sticos-interactive", "VISMA_CLIENT_SECRET": "i-secret",
         "VISMA_SERVICE_CLIENT_ID": "sticos-service", "VISMA_SERVICE_CLIENT_SECRET": "s-secret",
         "VISMA_SERVICE_SCOPE": "vismanet_erp_service_api:read custom:scope",

@@ -590,7 +590,9 @@ class SimulatorState:
             if (now - grant.started).total_seconds() >= f.refresh_absolute_lifetime:
                 raise TokenError("invalid_grant", "The refresh token has expired.")
             if record.consumed is not None:
-                if (now - record.consumed).total_seconds() <= f.refresh_grace_period:
+                # A zero grace period tolerates nothing, even a replay within the same millisecond.
+                grace = f.refresh_grace_period
+                if grace > 0 and (now - record.consumed).total_seconds() <= grace:
                     return grant
                 for other in self.grants.values():
                     if other.client_id == grant.client_id and other.sub == grant.sub:

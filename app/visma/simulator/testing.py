@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -31,7 +32,7 @@ from .state import (
     SimulatorState,
 )
 
-__all__ = ["RunningSimulator", "start_simulator", "mount_responses", "DEMO_CLIENT_ID",
+__all__ = ["RunningSimulator", "ServedInBackground", "start_simulator", "mount_responses", "DEMO_CLIENT_ID",
            "DEMO_CLIENT_SECRET", "DEMO_SERVICE_CLIENT_ID", "DEMO_SERVICE_CLIENT_SECRET"]
 
 
@@ -41,16 +42,46 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @dataclass
-class RunningSimulator:
-    """A simulator served over real HTTP; stop() it (or use it as a context manager)."""
+class ServedInBackground:
+    """A simulator app served over real HTTP on a free loopback port; stop() it (or use it as a
+    context manager). Both simulators' RunningSimulator extend it."""
 
     url: str
-    """Base URL, e.g. http://127.0.0.1:54321 (the identity provider lives here)."""
+    """Base URL, e.g. http://127.0.0.1:54321."""
     app: Flask
-    state: SimulatorState
-    """The in-memory world: approve/withdraw, mutations, faults, truth, clock (see README)."""
+    state: Any
+    """The simulator's in-memory world: mutations, faults, truth, clock (see its README)."""
     _server: BaseWSGIServer = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+
+    @classmethod
+    def serve(cls, app: Flask, state: Any, name: str) -> Self:
+        """Serve app on 127.0.0.1:<free port> in a daemon thread."""
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+        # A short poll interval: stop() returns within it (serve_forever's default is half a second).
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                  name=name, daemon=True)
+        thread.start()
+        return cls(f"http://127.0.0.1:{server.server_port}", app, state, server, thread)
+
+    def stop(self) -> None:
+        """Shut the server down and release its port."""
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+@dataclass
+class RunningSimulator(ServedInBackground):
+    """A Visma.net simulator served over real HTTP (the identity provider lives at url)."""
+
+    state: SimulatorState
 
     client_id: str = DEMO_CLIENT_ID
     client_secret: str = DEMO_CLIENT_SECRET
@@ -78,29 +109,11 @@ class RunningSimulator:
         """An ERP access token for tenant_id, without an HTTP round trip (approval unchecked)."""
         return self.state.issue_service_token(tenant_id, self.service_client_id, self.url)
 
-    def stop(self) -> None:
-        """Shut the server down and release its port."""
-        self._server.shutdown()
-        self._thread.join(timeout=10)
-        self._server.server_close()
-
-    def __enter__(self) -> RunningSimulator:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 def start_simulator(config: SimulatorConfig | None = None) -> RunningSimulator:
     """Build a simulator for config (the demo world by default) and serve it on 127.0.0.1:<free>."""
     state = SimulatorState(config)
-    app = create_simulator_app(state=state)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    # A short poll interval: stop() returns within it (serve_forever's default is half a second).
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="visma-simulator", daemon=True)
-    thread.start()
-    return RunningSimulator(f"http://127.0.0.1:{server.server_port}", app, state, server, thread)
+    return RunningSimulator.serve(create_simulator_app(state=state), state, "visma-simulator")
 
 
 def mount_responses(rsps, app: Flask, connect_url: str = "https://connect.visma.test",

@@ -34,11 +34,22 @@ Money is ``Numeric(18, 2)``; source timestamps (``lastModifiedDateTime``) are ke
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.db_types import UTCDateTime, utcnow
@@ -57,7 +68,11 @@ class SyncedRow:
 
     @declared_attr
     def client_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy's declared_attr signature
-        return mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+        """The client's id, without a foreign key: a bulk load would pay one lookup of the
+        client row per synced row for it. The store writes only for a client it holds a run
+        of, and a client's rows go with it through a trigger on ``client``
+        (``forget_deleted_clients``)."""
+        return mapped_column()
 
     generation: Mapped[int] = mapped_column(default=0)
     row_hash: Mapped[str] = mapped_column(String(32))
@@ -313,3 +328,34 @@ BY_NAME: dict[str, DataSet] = {dataset.name: dataset for dataset in DATASETS}
 SYNCED_MODELS: dict[str, type[SyncedRow]] = {dataset.name: dataset.model for dataset in DATASETS}
 """Every synced table by data-set name (the names used in counts and DatasetState)."""
 DATASET_OF: dict[type, str] = {dataset.model: dataset.name for dataset in DATASETS}
+
+
+def forget_deleted_clients(dialect: str, tables: Sequence[str]) -> list[str]:
+    """DDL of the trigger that deletes a client's rows in ``tables`` (the synced tables, which
+    carry no foreign key) when the client row goes, however it goes (its integration or
+    customer deleted, or the client itself). PostgreSQL: once per statement over the deleted
+    rows; SQLite: per row. The migrations call it with their own list of tables."""
+    if dialect == "postgresql":
+        deletes = " ".join(f"DELETE FROM {t} WHERE client_id IN (SELECT id FROM gone);"
+                           for t in tables)
+        return [
+            "CREATE OR REPLACE FUNCTION forget_deleted_clients() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN {deletes} RETURN NULL; END $$",
+            "DROP TRIGGER IF EXISTS client_forget_synced_rows ON client",
+            "CREATE TRIGGER client_forget_synced_rows AFTER DELETE ON client "
+            "REFERENCING OLD TABLE AS gone FOR EACH STATEMENT "
+            "EXECUTE FUNCTION forget_deleted_clients()",
+        ]
+    deletes = " ".join(f"DELETE FROM {t} WHERE client_id = OLD.id;" for t in tables)
+    return [
+        "DROP TRIGGER IF EXISTS client_forget_synced_rows",
+        f"CREATE TRIGGER client_forget_synced_rows AFTER DELETE ON client FOR EACH ROW "
+        f"BEGIN {deletes} END",
+    ]
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_client_trigger(target, connection, **kw) -> None:
+    tables = [model.__tablename__ for model in SYNCED_MODELS.values()]
+    for statement in forget_deleted_clients(connection.dialect.name, tables):
+        connection.exec_driver_sql(statement)

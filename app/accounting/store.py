@@ -19,6 +19,7 @@ from functools import cache, lru_cache, partial
 from operator import itemgetter
 from typing import Any
 
+import psycopg
 from flask import current_app
 from sqlalchemy import (
     Date,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -326,56 +328,58 @@ LINE_COLUMNS = ("module", "batch_number", "line_number", "period", "account_numb
 LINE_MONEY = frozenset({"debit", "credit", "debit_in_currency", "credit_in_currency"})
 
 
+def journal_line_rows(batches: Iterable[tuple[Mapping[str, Any], Sequence[tuple]]]
+                      ) -> list[tuple]:
+    """The fused path's lines ready for ``write_journal_lines``: each ``LINE_COLUMNS`` value
+    tuple (money as two-decimal text) with its row hash and its batch's ``deleted_at`` and
+    ``source_modified_at`` (naive UTC) appended — the staging table's column order. The hash is
+    the one ``write_rows`` computes for the same values (the tuple's repr, money shown as the
+    Decimal it stands for), so both paths agree on what changed. Called by whoever maps the
+    page, so a background writer is left only the database's part of the work."""
+    hash_text = _line_hash_template().format
+    blake2b = hashlib.blake2b
+    out: list[tuple] = []
+    append = out.append
+    for batch, lines in batches:
+        stamps = (_naive_utc(batch.get("deleted_at")), _naive_utc(batch.get("source_modified_at")))
+        for values in lines:
+            append((*values, blake2b(hash_text(*values).encode(), digest_size=16).hexdigest(),
+                    *stamps))
+    return out
+
+
 def write_journal_lines(
     client_id: int,
     generation: int,
-    batches: Sequence[tuple[Mapping[str, Any], Sequence[tuple]]],
+    lines: Sequence[tuple],
     *,
     now: datetime,
     carry_from: int | None = None,
 ) -> int:
-    """``write_rows(JournalLine, …)`` for the fused path of a full sync: the lines come as value
-    tuples (``LINE_COLUMNS`` order, money as two-decimal text) with their batch row, and go
-    straight into COPY (PostgreSQL) or the executemany parameters (SQLite) — no dict, no
-    Decimal, no adapter call per line. The row hash is the same as ``write_rows`` computes for
-    the same values (the tuple's repr, with money shown as the Decimal it stands for), so both
-    paths agree on what changed."""
+    """``write_rows(JournalLine, …)`` for the fused path of a full sync: ``lines`` from
+    ``journal_line_rows`` go straight into COPY (PostgreSQL) or the executemany parameters
+    (SQLite) — no dict, no Decimal, no adapter call per line."""
     from app.accounting.models import JournalLine
 
-    if not batches:
+    if not lines:
         return 0
-    hash_text = _line_hash_template().format
-    blake2b = hashlib.blake2b
-
-    def hashed() -> Iterable[tuple[tuple, str, Mapping[str, Any]]]:
-        for batch, lines in batches:
-            for values in lines:
-                digest = blake2b(hash_text(*values).encode(), digest_size=16).hexdigest()
-                yield values, digest, batch
-
     if db.session.get_bind().dialect.name == "postgresql":
-        def staged() -> Iterable[tuple]:
-            for values, digest, batch in hashed():
-                yield (*values, digest, _naive_utc(batch.get("deleted_at")),
-                       _naive_utc(batch.get("source_modified_at")))
-
-        count, _ = _copy_merge(JournalLine, client_id, generation, staged(), now=now,
+        count, _ = _copy_merge(JournalLine, client_id, generation, lines, now=now,
                                carry_from=carry_from)
         return count
     carry = carry_from is not None and _has_rows(JournalLine, client_id, carry_from)
     stamp = _sqlite_datetime(now)
+    width = len(LINE_COLUMNS)
     params = []
     append = params.append
-    for values, digest, batch in hashed():
-        extra = (_sqlite_datetime(batch.get("deleted_at")),
-                 _sqlite_datetime(batch.get("source_modified_at")), client_id)
+    for line in lines:
+        values, digest = line[:width], line[width]
+        extra = (_sqlite_datetime(line[width + 1]), _sqlite_datetime(line[width + 2]), client_id)
         if carry:
             append((*values, generation, digest, *extra, client_id, carry_from,
                     values[0], values[1], values[2], digest, stamp))
         else:
             append((*values, generation, digest, *extra, stamp))
-    if not params:
-        return 0
     return _execute_upsert(JournalLine, carry, params)
 
 
@@ -517,15 +521,19 @@ class PageWriter:
     over belong to the writer from then on. ``finish`` waits for every page and re-raises the
     writer's error; a writer error also surfaces at the next ``write``. ``close`` stops it
     early, its uncommitted page rolled back (what a killed run leaves: invisible rows of an
-    unfinished generation, which the next full sync deletes first)."""
+    unfinished generation, which the next full sync deletes first).
+
+    Its session takes the caller's session ``info``, and with it the run's fence
+    (``app.jobs.fencing``): a run whose worker lost the run cannot commit a page here either."""
 
     _STOP = object()
 
-    def __init__(self, app, depth: int = 2) -> None:
+    def __init__(self, app, depth: int = 2, session_info: Mapping[str, Any] | None = None
+                 ) -> None:
         self._pages: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(app,), name="store-writer",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(app, dict(session_info or {})),
+                                        name="store-writer", daemon=True)
         self._thread.start()
 
     @classmethod
@@ -533,13 +541,19 @@ class PageWriter:
         """A writer for the current app's database, or None to write inline."""
         if db.session.get_bind().dialect.name != "postgresql":
             return None
-        return cls(current_app._get_current_object())
+        return cls(current_app._get_current_object(), session_info=db.session().info)
 
-    def _run(self, app) -> None:
+    def _run(self, app, session_info: dict) -> None:
         with app.app_context():
+            db.session().info.update(session_info)
             try:
                 while (job := self._pages.get()) is not self._STOP:
                     if self._error is None:
+                        # No flush to disk per page: the rows are invisible until the flip,
+                        # whose synchronous commit makes every earlier commit durable too
+                        # (PostgreSQL writes its log in order); a crash before it loses only
+                        # an unfinished generation, which the next full sync drops anyway.
+                        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
                         job()
                         db.session.commit()
             except BaseException as exc:  # re-raised in the caller's thread
@@ -600,25 +614,29 @@ def _staged_columns(model: type[SyncedRow]) -> tuple[str, ...]:
 
 @cache
 def _staging_ddl(model: type[SyncedRow], dialect) -> tuple[str, str]:
-    """(name, CREATE statement) of the model's staging table: a temporary table of this
-    connection with the staged columns' types (no constraints: the merge checks them), emptied
-    at every commit; ``seq`` keeps the page's order, so a key repeated within one page ends
-    as its last occurrence, as row-by-row upserts would leave it."""
+    """(name, statements that make it exist and empty) of the model's staging table: a
+    temporary table of this connection with the staged columns' types (no constraints: the
+    merge checks them). Emptied before each page (TRUNCATE: no per-row work, unlike DELETE)
+    and at every commit; ``seq`` keeps the page's order, so a key repeated within one page
+    ends as its last occurrence, as row-by-row upserts would leave it."""
     table = model.__table__
     name = f"stage_{table.name}"
     columns = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}"
                         for c in _staged_columns(model))
     return name, (f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} (seq bigserial, {columns}) "
-                  "ON COMMIT DELETE ROWS")
+                  f"ON COMMIT DELETE ROWS; TRUNCATE {name}")
 
 
 @cache
-def _merge_statement(model: type[SyncedRow], carry: bool, returning: bool) -> str:
-    """INSERT … SELECT of the staged page into the table, emptying the staging table in the
-    same statement. A live row's ``changed_at`` comes, with ``carry``, from the carried-from
-    generation's row of the same key and hash (one probe of the natural-key index per row, as
-    in ``_upsert_parts``); an existing row is rewritten only when its hash or deleted state
-    changed, so an unchanged re-read keeps its ``changed_at``."""
+def _merge_statement(model: type[SyncedRow], carry: bool, returning: bool,
+                     conflicts: bool = True) -> str:
+    """INSERT … SELECT of the staged page into the table. A live row's ``changed_at`` comes,
+    with ``carry``, from the carried-from generation's row of the same key and hash (one probe
+    of the natural-key index per row, as in ``_upsert_parts``); an existing row is rewritten
+    only when its hash or deleted state changed, so an unchanged re-read keeps its
+    ``changed_at``. Without ``conflicts`` it is a plain INSERT, for a generation that cannot
+    hold the page's keys yet: it spares each row the index probe ON CONFLICT makes before
+    inserting, and fails on a key that is there after all (``_copy_merge`` then merges)."""
     table = model.__table__.name
     keys = unique_key(model)
     staged = _staged_columns(model)
@@ -636,26 +654,36 @@ def _merge_statement(model: type[SyncedRow], carry: bool, returning: bool) -> st
     columns = ("client_id", "generation", *staged, "changed_at")
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in conflict)
     stage, _ = _staging_ddl(model, _PG_DIALECT)
-    return (
-        f"WITH staged AS (DELETE FROM {stage} RETURNING *), "
-        f"page AS (SELECT DISTINCT ON ({key_list}) * FROM staged ORDER BY {key_list}, seq DESC) "
+    statement = (
+        f"WITH page AS (SELECT DISTINCT ON ({key_list}) * FROM {stage} "
+        f"ORDER BY {key_list}, seq DESC) "
         f"INSERT INTO {table} ({', '.join(columns)}) "
         f"SELECT %(client_id)s, %(generation)s, "
-        f"{', '.join(f'page.{c}' for c in staged)}, {changed_at} FROM page "
-        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates} "
-        f"WHERE {table}.row_hash <> excluded.row_hash "
-        f"OR ({table}.deleted_at IS NULL) <> (excluded.deleted_at IS NULL)"
-        + (f" RETURNING {key_list}" if returning else "")
+        f"{', '.join(f'page.{c}' for c in staged)}, {changed_at} FROM page"
     )
+    if conflicts:
+        statement += (
+            f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates} "
+            f"WHERE {table}.row_hash <> excluded.row_hash "
+            f"OR ({table}.deleted_at IS NULL) <> (excluded.deleted_at IS NULL)"
+        )
+    return statement + (f" RETURNING {key_list}" if returning else "")
 
 
 def _copy_merge(model: type[SyncedRow], client_id: int, generation: int, rows: Iterable[tuple],
                 *, now: datetime, carry_from: int | None, returning: bool = False
                 ) -> tuple[int, list[tuple]]:
     """One page into PostgreSQL: ``rows`` (``_staged_columns`` order, timestamps naive UTC)
-    through COPY into the staging table, then one merge. Three round trips per page, none per
-    row. Returns (rows inserted or changed, their natural keys when ``returning``)."""
+    through COPY into the staging table, then one merge. A few round trips per page, none per
+    row. Returns (rows inserted or changed, their natural keys when ``returning``).
+
+    Into a new generation (``carry_from`` given) the page is first tried as a plain INSERT
+    (in a savepoint): there a key can already be present only when the source repeated a
+    record on an earlier page, and then the page is merged as usual."""
     stage, create = _staging_ddl(model, _PG_DIALECT)
+    params = {"client_id": client_id, "generation": generation, "carry_from": carry_from,
+              "now": _naive_utc(now)}
+    carry = carry_from is not None
     cursor = db.session.connection().connection.cursor()
     try:
         cursor.execute(create)
@@ -664,10 +692,19 @@ def _copy_merge(model: type[SyncedRow], client_id: int, generation: int, rows: I
             write_row = copy.write_row
             for row in rows:
                 write_row(row)
-        cursor.execute(_merge_statement(model, carry_from is not None, returning), {
-            "client_id": client_id, "generation": generation, "carry_from": carry_from,
-            "now": _naive_utc(now),
-        })
+        if carry:
+            cursor.execute("SAVEPOINT fresh_page")
+            try:
+                cursor.execute(_merge_statement(model, carry, returning, conflicts=False),
+                               params)
+            except psycopg.errors.UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT fresh_page")
+            else:
+                keys = [tuple(found) for found in cursor.fetchall()] if returning else []
+                count = cursor.rowcount
+                cursor.execute("RELEASE SAVEPOINT fresh_page")
+                return count, keys
+        cursor.execute(_merge_statement(model, carry, returning), params)
         keys = [tuple(found) for found in cursor.fetchall()] if returning else []
         return cursor.rowcount, keys
     finally:
@@ -1004,8 +1041,8 @@ class RunWriter:
         live = [(batch, values) for batch, values in batches if batch["deleted_at"] is None]
         self._write(write_rows, JournalBatch, self.client_id, generation,
                     [batch for batch, _ in live], now=self.now, carry_from=self.carry_from)
-        self._write(write_journal_lines, self.client_id, generation, live, now=self.now,
-                    carry_from=self.carry_from)
+        self._write(write_journal_lines, self.client_id, generation, journal_line_rows(live),
+                    now=self.now, carry_from=self.carry_from)
 
     def live_rows(self, dataset: str, *conditions, columns: Sequence = ()) -> list:
         """The live rows (within ``conditions``) of the generation written: ``(id,

@@ -170,3 +170,41 @@ def test_requeueing_skips_a_run_whose_worker_is_committing(pg_app):
         held = db.session.get(SyncRun, run.id, populate_existing=True)
         assert (held.status, held.worker_id) == (RunStatus.RUNNING, "worker-A")
         assert held.lease_expires_at > utcnow()  # its commit went through: it still holds it
+
+
+@pytest.mark.postgres
+def test_a_full_syncs_background_page_writer_commits_only_while_its_worker_holds_the_run(pg_app):
+    """On PostgreSQL a full sync's pages are committed by the store's PageWriter thread, in
+    a session of its own: it carries the run's fence too."""
+    from app.accounting import store
+    from app.accounting.models import GLBalance
+    from app.sync import mapping
+
+    def page(generation, period):
+        rows = [mapping.gl_balance_row({"financialPeriod": period, "account": {"number": "1920"},
+                                        "periodToDateDebit": 10})]
+        return store.write_rows, GLBalance, client_id, generation, rows
+
+    def written(generation):
+        return db.session.scalar(select(func.count()).select_from(GLBalance).where(
+            GLBalance.client_id == client_id, GLBalance.generation == generation))
+
+    with pg_app.app_context():
+        integration_id, (client_id,) = make_integration("Gjerde AS", 1)
+        run, _ = enqueue(RunKind.FULL_SYNC, integration_id=integration_id,
+                         client_id=client_id, actor=OPERATOR)
+        db.session.commit()
+        first = claim_run(run.id, "worker-A")
+        with fenced(first):
+            writer = store.PageWriter.for_session()
+            writer.write(*page(1, "202501"), now=utcnow())
+            writer.finish()
+        assert written(1) == 1
+        _taken_over(run.id)
+        with fenced(first):
+            writer = store.PageWriter.for_session()
+            writer.write(*page(2, "202501"), now=utcnow())
+            with pytest.raises(LeaseLost):
+                writer.finish()
+            writer.close()
+        assert written(2) == 0

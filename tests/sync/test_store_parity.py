@@ -96,8 +96,8 @@ def full_sync(client_id: int, records: dict, now: datetime, size: int, *, killed
         results.append(store.write_rows(JournalBatch, client_id, new, [b for b, _ in live],
                                         now=now, carry_from=old))
         results.append(store.write_journal_lines(
-            client_id, new,
-            [(b, mapping.journal_line_values(b, r["journalTransactionLines"])) for b, r in live],
+            client_id, new, store.journal_line_rows(
+                (b, mapping.journal_line_values(b, r["journalTransactionLines"])) for b, r in live),
             now=now, carry_from=old))
     db.session.commit()
     if not killed:

@@ -70,8 +70,8 @@ def _write_fused(client_id: int, generation: int, records, now, carry_from=None)
              for r in records]
     store.write_rows(JournalBatch, client_id, generation, [b for b, _ in pairs], now=now,
                      carry_from=carry_from)
-    store.write_journal_lines(client_id, generation,
-                              [(b, mapping.journal_line_values(b, raw)) for b, raw in pairs],
+    store.write_journal_lines(client_id, generation, store.journal_line_rows(
+        (b, mapping.journal_line_values(b, raw)) for b, raw in pairs),
                               now=now, carry_from=carry_from)
     db.session.commit()
 
@@ -201,6 +201,30 @@ def test_incremental_checks_resum_only_touched_periods(store_app):
 
 
 @pytest.mark.postgres
+def test_a_record_repeated_on_a_later_page_of_a_full_sync_ends_as_its_last_copy(store_app):
+    """Paging over a source that changes can hand the same record out twice; the new
+    generation keeps one row per key, with the later page's values."""
+    from app.accounting.models import LedgerCustomer
+
+    def page(name):
+        return [mapping.party_row({"number": "10001", "name": name}),
+                mapping.party_row({"number": "10002", "name": "Uendret AS"})]
+
+    with store_app.app_context():
+        client_id = _client()
+        old, new = store.begin_full_sync(client_id)
+        first = store.write_rows(LedgerCustomer, client_id, new, page("Gammelt navn"),
+                                 now=NOW, carry_from=old)
+        again = store.write_rows(LedgerCustomer, client_id, new, page("Nytt navn AS"),
+                                 now=NOW, carry_from=old)
+        db.session.commit()
+        store.finish_full_sync(client_id, old=old, new=new, now=NOW, bookmarks={})
+        rows = db.session.scalars(current_rows(LedgerCustomer, client_id)).all()
+        assert sorted((r.number, r.name) for r in rows) == [
+            ("10001", "Nytt navn AS"), ("10002", "Uendret AS")]
+        assert (first, again) == (2, 1)  # the second time only the changed record counts
+
+
 def test_page_writer_commits_pages_in_order_and_surfaces_a_failing_page(pg_app):
     from app.accounting.models import GLBalance
 

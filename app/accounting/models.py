@@ -35,7 +35,7 @@ Money is ``Numeric(18, 2)``; source timestamps (``lastModifiedDateTime``) are ke
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -79,6 +79,14 @@ class SyncedRow:
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @classmethod
+    def source_columns(cls) -> tuple[str, ...]:
+        """The columns a row takes from the source (natural key and values), in table order:
+        every column but the ones declared here."""
+        own = {"id", "client_id", "generation", "row_hash", "changed_at", "deleted_at",
+               "source_modified_at"}
+        return tuple(column.name for column in cls.__table__.columns if column.name not in own)
 
     @classmethod
     def table_args(cls, short: str, *keys: str) -> tuple:
@@ -294,36 +302,196 @@ class DatasetState(db.Model):
 
 
 @dataclass(frozen=True)
+class Api:
+    """How the read API (``app.api``) serves a data set: ``/api/v1/clients/{id}/<path>``, one
+    JSON field per source column of the model (``SyncedRow.source_columns``), paged by the
+    natural key."""
+
+    summary: str
+    """The endpoint's one line in the OpenAPI document (English)."""
+    description: str = ""
+    """The rows' order and what else a reader must know (English)."""
+    filters: tuple[str, ...] = ()
+    """Its query filters by name, in the document's order (``app.api.resources.FILTERS``)."""
+    path: str = ""
+    """Default: the data set's name with hyphens."""
+    schema: str = ""
+    """The OpenAPI name of one row; default: the model's class name."""
+
+
+@dataclass(frozen=True)
+class Browse:
+    """How operators browse a data set in the admin panel, under Regnskapsdata at
+    ``/admin/regnskap/<label>`` (``app.admin.accounting``). Columns are headed by
+    ``COLUMN_LABELS``."""
+
+    columns: tuple[str, ...] = ()
+    """The list's columns; default: every source column, then ``changed_at``."""
+    details: tuple[str, ...] = ()
+    """The detail page's and the CSV export's columns; default: ``id``, the list's columns,
+    the model's other source columns, ``changed_at``, ``source_modified_at``."""
+    sort: tuple[str, ...] = ()
+    """The list's order, ``-`` before a column for descending; default: the natural key."""
+    sortable: tuple[str, ...] | None = None
+    """Columns an operator may sort by; None: every listed column."""
+    search: tuple[str, ...] = ()
+    filters: tuple[str, ...] = ()
+    """Equality filters (yes/no for a boolean), each named like its column."""
+    contains: tuple[tuple[str, str], ...] = ()
+    """Text filters: (column, the filter's name)."""
+    menu: str = ""
+    """Its menu entry; default: the data set's label, capitalised."""
+
+
+@dataclass(frozen=True)
 class DataSet:
-    """One synced data set: the registry entry every system's reader, the store, the checks
-    and the read API know it by. Adding a data set is one entry here plus its model (above)
-    and each system's mapping and reader (``app.sync.engine.READERS`` for Visma.net)."""
+    """One synced data set: the registry entry every system's reader, the store, the checks,
+    the read API and the admin panel know it by. Adding a data set is one entry here plus its
+    model (above, with its migration) and each system's mapping and reader
+    (``app.sync.engine.READERS`` for Visma.net, ``app.tripletex.datasets`` for Tripletex); its
+    API endpoint, OpenAPI description and admin view follow from the entry."""
 
     name: str
-    """The name in counts, ``DatasetState`` and the read API."""
+    """The name in counts, ``DatasetState`` and the read API's client freshness."""
     model: type[SyncedRow]
     step: str
     """What a run's progress says while reading it (Norwegian)."""
+    label: str
+    """What its rows are called in run counts and the admin panel (Norwegian plural)."""
+    api: Api
     whole: bool = False
     """Incremental runs read it whole (small, or no cursor) and tombstone what is missing."""
     moves: str | None = None
     """The balance data set a change here makes due (a party's name is on its balances)."""
     read_with: str | None = None
     """Read within another data set's stream (journal lines come with their batches)."""
+    browse: Browse | None = Browse()
+    """None: not in the admin panel."""
 
+
+COLUMN_LABELS = {
+    "id": "ID", "changed_at": "Endret hos oss", "source_modified_at": "Endret i Visma",
+    "period": "Periode", "account_number": "Konto", "description": "Beskrivelse",
+    "module": "Modul", "batch_number": "Bilagsnr.", "currency": "Valuta", "type": "Type",
+    "active": "Aktiv", "account_id": "Visma-ID", "account_description": "Kontonavn",
+    "branch_number": "Avdeling", "ledger_id": "Hovedbok", "beginning_balance": "Inngående",
+    "period_debit": "Debet", "period_credit": "Kredit", "ytd_balance": "Saldo hittil i år",
+    "account_type": "Kontotype", "branch_name": "Avdelingsnavn",
+    "ledger_description": "Hovedbok (navn)", "subaccount": "Underkonto",
+    "balance_type": "Saldotype", "transaction_date": "Dato", "status": "Status",
+    "debit_total": "Debet", "credit_total": "Kredit", "line_count": "Linjer",
+    "line_number": "Linje", "debit": "Debet", "credit": "Kredit", "vat_code": "Mva-kode",
+    "reference_number": "Referanse", "customer_supplier": "Kunde/leverandør",
+    "vat_description": "Mva-tekst", "debit_in_currency": "Debet i valuta",
+    "credit_in_currency": "Kredit i valuta", "number": "Nummer", "internal_id": "Visma-ID",
+    "name": "Navn", "corporate_id": "Orgnr", "vat_registration_id": "Mva-nr.",
+}
+"""What the admin panel heads each column of the synced tables with (one name, one meaning,
+in every data set)."""
+
+_PARTY_BROWSE = Browse(
+    columns=("number", "name", "corporate_id", "vat_registration_id", "status", "changed_at"),
+    details=("id", "number", "internal_id", "name", "corporate_id", "vat_registration_id",
+             "status", "changed_at", "source_modified_at"),
+    sortable=("number", "name", "corporate_id", "status"),
+    search=("number", "name", "corporate_id"),
+)
 
 DATASETS: tuple[DataSet, ...] = (
-    DataSet("accounts", Account, "Henter kontoplan", whole=True),
-    DataSet("periods", FinancialPeriod, "Henter regnskapsperioder", whole=True),
-    DataSet("gl_balances", GLBalance, "Henter saldoer"),
-    DataSet("journal_batches", JournalBatch, "Henter bilag"),
-    DataSet("journal_lines", JournalLine, "Henter bilag", read_with="journal_batches"),
-    DataSet("customers", LedgerCustomer, "Henter kunder", moves="customer_balances"),
-    DataSet("suppliers", LedgerSupplier, "Henter leverandører", moves="supplier_balances"),
-    DataSet("customer_balances", LedgerCustomerBalance, "Henter kundesaldoer", whole=True),
-    DataSet("supplier_balances", LedgerSupplierBalance, "Henter leverandørsaldoer", whole=True),
+    DataSet(
+        "accounts", Account, "Henter kontoplan", "kontoer", whole=True,
+        api=Api("Chart of accounts", "Ordered by account number.", filters=("active",)),
+        browse=Browse(
+            columns=("account_number", "description", "type", "active", "changed_at"),
+            details=("id", "account_number", "account_id", "description", "type", "active",
+                     "changed_at", "source_modified_at"),
+            sortable=("account_number", "description", "type", "changed_at"),
+            search=("account_number", "description"),
+            filters=("type", "active"),
+        ),
+    ),
+    DataSet(
+        "periods", FinancialPeriod, "Henter regnskapsperioder", "perioder", whole=True,
+        api=Api("Financial periods", "Ordered by period.", filters=("period", "year")),
+        browse=None,
+    ),
+    DataSet(
+        "gl_balances", GLBalance, "Henter saldoer", "saldoer",
+        api=Api("General-ledger balances",
+                "Per period, account, branch and ledger; ordered by that key.",
+                filters=("period", "account"), path="balances", schema="Balance"),
+        browse=Browse(
+            columns=("period", "account_number", "account_description", "subaccount",
+                     "branch_number", "ledger_id", "currency", "beginning_balance",
+                     "period_debit", "period_credit", "ytd_balance"),
+            sort=("-period", "account_number"),
+            sortable=("period", "account_number", "branch_number", "ledger_id", "ytd_balance"),
+            search=("account_number", "account_description"),
+            filters=("period", "account_number", "branch_number", "ledger_id"),
+        ),
+    ),
+    DataSet(
+        "journal_batches", JournalBatch, "Henter bilag", "bilag",
+        api=Api("Journal batches with their lines",
+                "Ordered by (module, batch number). `lines` holds the batch's current lines.",
+                filters=("period", "date", "module")),
+        browse=Browse(
+            columns=("period", "module", "batch_number", "transaction_date", "status",
+                     "description", "debit_total", "credit_total", "line_count"),
+            sort=("-period", "-batch_number"),
+            sortable=("period", "module", "batch_number", "transaction_date"),
+            search=("batch_number", "description"),
+            filters=("period", "module", "status"),
+        ),
+    ),
+    DataSet(
+        "journal_lines", JournalLine, "Henter bilag", "posteringer", read_with="journal_batches",
+        api=Api("Journal lines (flat, fastest for bulk)",
+                "Ordered by (module, batch number, line number). The date range filters on the "
+                "batch's transaction date.",
+                filters=("period", "date", "account")),
+        browse=Browse(
+            columns=("period", "module", "batch_number", "line_number", "account_number",
+                     "description", "debit", "credit", "vat_code", "reference_number"),
+            details=("id", "period", "module", "batch_number", "line_number", "account_number",
+                     "description", "debit", "credit", "vat_code", "reference_number",
+                     "vat_description", "subaccount", "branch_number", "debit_in_currency",
+                     "credit_in_currency", "customer_supplier", "changed_at",
+                     "source_modified_at"),
+            sort=("-period", "-batch_number", "line_number"),
+            sortable=("period", "module", "batch_number", "line_number", "account_number",
+                      "debit", "credit"),
+            search=("account_number", "description", "batch_number", "reference_number"),
+            filters=("period", "account_number", "module", "batch_number"),
+            contains=(("description", "Tekst"),),
+        ),
+    ),
+    DataSet(
+        "customers", LedgerCustomer, "Henter kunder", "kunder", moves="customer_balances",
+        api=Api("The company's customers", "Ordered by customer number."),
+        browse=replace(_PARTY_BROWSE, menu="Kunder i regnskapet"),
+    ),
+    DataSet(
+        "suppliers", LedgerSupplier, "Henter leverandører", "leverandører",
+        moves="supplier_balances",
+        api=Api("The company's suppliers", "Ordered by supplier number."),
+        browse=_PARTY_BROWSE,
+    ),
+    DataSet(
+        "customer_balances", LedgerCustomerBalance, "Henter kundesaldoer", "kundesaldoer",
+        whole=True,
+        api=Api("Customer balances", "Ordered by customer number.", schema="CustomerBalance"),
+        browse=None,
+    ),
+    DataSet(
+        "supplier_balances", LedgerSupplierBalance, "Henter leverandørsaldoer",
+        "leverandørsaldoer", whole=True,
+        api=Api("Supplier balances", "Ordered by supplier number.", schema="SupplierBalance"),
+        browse=None,
+    ),
 )
-"""Every synced data set, in the order a run reports them."""
+"""Every synced data set, in the order a run reports them, the API lists them and the admin
+panel shows them."""
 BY_NAME: dict[str, DataSet] = {dataset.name: dataset for dataset in DATASETS}
 SYNCED_MODELS: dict[str, type[SyncedRow]] = {dataset.name: dataset.model for dataset in DATASETS}
 """Every synced table by data-set name (the names used in counts and DatasetState)."""

@@ -49,7 +49,6 @@ from app.accounting.models import (
 from app.db_types import UTCDateTime
 from app.extensions import db
 
-BOOKKEEPING = ("id", "client_id", "generation", "row_hash", "changed_at", "deleted_at")
 CHUNK = 500  # ids per UPDATE/DELETE … IN (…)
 RANGE_KEYS = 5000  # keys one range of ``key_ranges`` covers: few statements, short ranges
 
@@ -59,8 +58,7 @@ _PG_DIALECT = postgresql.dialect()
 @cache
 def value_columns(model: type[SyncedRow]) -> tuple[str, ...]:
     """Columns that carry the source's values (compared through ``row_hash``)."""
-    skip = set(BOOKKEEPING) | set(model.natural_key) | {"source_modified_at"}
-    return tuple(c.name for c in model.__table__.columns if c.name not in skip)
+    return tuple(name for name in model.source_columns() if name not in model.natural_key)
 
 
 def row_hash(model: type[SyncedRow], row: Mapping[str, Any]) -> str:

@@ -5,6 +5,7 @@ from flask_admin.actions import action
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
+from app.admin import accounting
 from app.admin.dashboard import INTEGRATION_COLUMNS
 from app.admin.filters import AldriSynkronisert, EldreEnnDager, IdEr, Inneholder, JaNei, Valg
 from app.admin.security import OperatorModelView, truncated
@@ -131,7 +132,8 @@ class ClientView(OperatorModelView):
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
-            kwargs["accounting_url"] = self.get_url("accounts_admin.index_view", klient=kwargs["model"].id)
+            kwargs["accounting_url"] = self.get_url(f"{accounting.first_endpoint()}.index_view",
+                                                     klient=kwargs["model"].id)
         kwargs.setdefault("row_labels", ROW_LABELS)
         kwargs.setdefault("row_confirm", ROW_CONFIRM)
         return super().render(template, **kwargs)

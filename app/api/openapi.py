@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 document of /api/v1, built from the same parameter lists the views parse
-with (`resources.ENDPOINTS`), so documented and accepted parameters cannot drift apart.
-Response schemas are written here to match `resources.py`; tests validate real responses."""
+with (`resources.endpoints()`), so documented and accepted parameters cannot drift apart.
+A data set's row schema follows from its model's columns (`resources.Listing.fields`); the
+clients' are written here to match `resources.py`. Tests validate real responses."""
 
+from app.accounting.models import BY_NAME
 from app.api import resources
 from app.api.params import MAX_INT, MAX_LIMIT
 from app.integrations.models import System
@@ -81,35 +83,40 @@ def schemas() -> dict:
         ),
         "ClientList": _list_of("Client"),
     }
-    for dataset in resources.DATASETS:
-        found[dataset.schema] = _row_schema(dataset.fields + resources.COMMON_FIELDS)
-        found[f"{dataset.schema}List"] = _list_of(dataset.schema)
+    for listing in resources.listings():
+        found[listing.schema] = _row_schema(listing.fields + resources.COMMON_FIELDS)
+        found[f"{listing.schema}List"] = _list_of(listing.schema)
     in_batch = [
-        f for f in resources.LINES.fields if f.name not in ("module", "batch_number", "period")
+        f for f in resources.lines_in_batches().fields if f.name not in resources.LINE_REPEATS
     ]
     found["JournalLineInBatch"] = _row_schema(in_batch + resources.COMMON_FIELDS, deleted=False)
-    found["JournalBatch"]["properties"]["lines"] = {
+    batches = resources.Listing(BY_NAME[resources.BATCHES_WITH_LINES]).schema
+    found[batches]["properties"]["lines"] = {
         "type": "array",
         "items": {"$ref": "#/components/schemas/JournalLineInBatch"},
     }
-    found["JournalBatch"]["required"].append("lines")
+    found[batches]["required"].append("lines")
     return found
 
 
 KINDS = {
     "string": {"type": "string"},
-    "string?": {"type": ["string", "null"]},
     "integer": {"type": "integer"},
-    "integer?": {"type": ["integer", "null"]},
     "boolean": {"type": "boolean"},
     "money": MONEY,
-    "date?": {"type": ["string", "null"], "format": "date"},
-    "date-time?": DATETIME,
+    "date": {"type": "string", "format": "date"},
+    "date-time": {"type": "string", "format": "date-time"},
 }
+"""The schema of each JSON kind of `resources.Field`; a nullable kind ("string?") adds null."""
+
+
+def _kind(kind: str) -> dict:
+    schema = KINDS[kind.rstrip("?")]
+    return schema | {"type": [schema["type"], "null"]} if kind.endswith("?") else schema
 
 
 def _row_schema(fields, *, deleted: bool = True) -> dict:
-    properties = {f.name: KINDS[f.kind] for f in fields}
+    properties = {f.name: _kind(f.kind) for f in fields}
     if deleted:
         properties["deleted"] = {
             "type": "boolean",
@@ -196,7 +203,7 @@ DESCRIPTION = f"""Read Sticos customers' synced accounting data (regnskapsdata),
 
 def document() -> dict:
     paths: dict = {}
-    for endpoint in resources.ENDPOINTS:
+    for endpoint in resources.endpoints():
         paths.setdefault("/api/v1" + endpoint.path, {})["get"] = _operation(endpoint)
     return {
         "openapi": "3.1.0",

@@ -1,4 +1,5 @@
-"""What each endpoint reads, and the list (`ENDPOINTS`) the routes and OpenAPI are built from.
+"""What each endpoint reads, and the list (`endpoints()`) the routes and OpenAPI are built from:
+the clients, then one list endpoint per data set of the registry (`app.accounting.models.DATASETS`).
 
 Synced data is read ONLY through the store's visibility helper
 (`app.accounting.queries.current_rows`), so a reader never sees a half-finished full sync.
@@ -6,22 +7,14 @@ Synced data is read ONLY through the store's visibility helper
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cached_property
 
 from flask import g
 from sqlalchemy import Select, select, tuple_
 
-from app.accounting.models import (
-    Account,
-    FinancialPeriod,
-    GLBalance,
-    JournalBatch,
-    JournalLine,
-    LedgerCustomer,
-    LedgerCustomerBalance,
-    LedgerSupplier,
-    LedgerSupplierBalance,
-)
+from app.accounting import models as registry
 from app.accounting.queries import current_rows, freshness_for
 from app.api.paging import iso, json_response, money, page
 from app.api.params import Param
@@ -56,11 +49,6 @@ CHANGED_SINCE = Param(
     "Only rows whose `changed_at` is after this time, INCLUDING rows deleted at the source "
     '(`"deleted": true`). Without it, deleted rows are left out.',
 )
-FROM_PERIOD = Param("from_period", "period", "First financial period (YYYYPP), inclusive.")
-TO_PERIOD = Param("to_period", "period", "Last financial period (YYYYPP), inclusive.")
-FROM_DATE = Param("from_date", "date", "First transaction date, inclusive.")
-TO_DATE = Param("to_date", "date", "Last transaction date, inclusive.")
-ACCOUNT = Param("account", "string", "Account number (accountCD).", max_length=30)
 
 CLIENT_LIST_PARAMS = [
     Param(
@@ -170,25 +158,49 @@ class Field:
     """One JSON field of a synced row: its name (= column name) and JSON kind."""
 
     name: str
-    kind: str  # string | string? | integer | integer? | boolean | money | date? | date-time?
+    kind: str  # string | integer | boolean | money | date | date-time; "?" after it: nullable
 
+
+KIND_OF = {str: "string", int: "integer", bool: "boolean", Decimal: "money", date: "date",
+           datetime: "date-time"}
+"""A column's JSON kind by its Python type (the schemas: ``openapi.KINDS``)."""
 
 CONVERT: dict[str, Callable] = {
     "money": money,
-    "date?": lambda v: v.isoformat() if v is not None else None,
-    "date-time?": iso,
+    "date": lambda v: v.isoformat() if v is not None else None,
+    "date-time": iso,
 }
 
 COMMON_FIELDS = [Field("changed_at", "date-time?"), Field("source_modified_at", "date-time?")]
 
 
 @dataclass(frozen=True)
-class DataSet:
-    """A synced table exposed as a list endpoint, paged by its natural key."""
+class Listing:
+    """A data set of the registry as a list endpoint: one field per source column of its model,
+    paged by its natural key."""
 
-    model: type
-    schema: str  # the OpenAPI schema name of one row
-    fields: list[Field]
+    dataset: registry.DataSet
+
+    @property
+    def model(self) -> type[registry.SyncedRow]:
+        return self.dataset.model
+
+    @property
+    def path(self) -> str:
+        return self.dataset.api.path or self.dataset.name.replace("_", "-")
+
+    @property
+    def schema(self) -> str:
+        """The OpenAPI schema name of one row."""
+        return self.dataset.api.schema or self.model.__name__
+
+    @cached_property
+    def fields(self) -> list[Field]:
+        columns = self.model.__table__.columns
+        return [
+            Field(name, KIND_OF[columns[name].type.python_type] + "?" * columns[name].nullable)
+            for name in self.model.source_columns()
+        ]
 
     @property
     def key_columns(self) -> list:
@@ -209,7 +221,10 @@ class DataSet:
     @cached_property
     def _plan(self) -> list[tuple[str, int, Callable | None]]:
         """(JSON name, column index, converter) per field; rows are plain tuples (fast)."""
-        return [(f.name, i, CONVERT.get(f.kind)) for i, f in enumerate(self.fields + COMMON_FIELDS)]
+        return [
+            (f.name, i, CONVERT.get(f.kind.rstrip("?")))
+            for i, f in enumerate(self.fields + COMMON_FIELDS)
+        ]
 
     def serialize(self, row) -> dict:
         item = {name: convert(row[i]) if convert else row[i] for name, i, convert in self._plan}
@@ -228,249 +243,186 @@ class DataSet:
         return stmt.with_only_columns(*self.columns())
 
 
-# JSON kinds of the fields (see openapi.KINDS); a trailing "?" means nullable.
-STR, STR_N, INT, INT_N, BOOL, MONEY = "string", "string?", "integer", "integer?", "boolean", "money"
+# -- query filters ---------------------------------------------------------------------------
+# What a registry entry's `Api.filters` may name. Each filter reads the column of its meaning
+# (`period`, `transaction_date`, `account_number`, …) of whichever data set names it; a
+# Narrow gets (stmt, values, client_id) and returns stmt narrowed.
 
-ACCOUNTS = DataSet(
-    Account,
-    "Account",
-    [
-        Field("account_number", STR),
-        Field("account_id", INT_N),
-        Field("description", STR),
-        Field("type", STR_N),
-        Field("active", BOOL),
-    ],
-)
-PERIODS = DataSet(
-    FinancialPeriod,
-    "FinancialPeriod",
-    [
-        Field("period", STR),
-        Field("year", INT),
-        Field("start_date", "date?"),
-        Field("end_date", "date?"),
-        Field("description", STR),
-        Field("active", BOOL),
-        Field("closed_in_gl", BOOL),
-    ],
-)
-BALANCES = DataSet(
-    GLBalance,
-    "Balance",
-    [
-        Field("period", STR),
-        Field("account_number", STR),
-        Field("subaccount", STR),
-        Field("branch_number", STR),
-        Field("ledger_id", STR),
-        Field("balance_type", STR),
-        Field("account_description", STR),
-        Field("account_type", STR_N),
-        Field("branch_name", STR),
-        Field("ledger_description", STR),
-        Field("currency", STR_N),
-        Field("beginning_balance", MONEY),
-        Field("period_debit", MONEY),
-        Field("period_credit", MONEY),
-        Field("ytd_balance", MONEY),
-    ],
-)
-BATCHES = DataSet(
-    JournalBatch,
-    "JournalBatch",
-    [
-        Field("module", STR),
-        Field("batch_number", STR),
-        Field("status", STR),
-        Field("transaction_date", "date?"),
-        Field("period", STR),
-        Field("description", STR),
-        Field("currency", STR_N),
-        Field("debit_total", MONEY),
-        Field("credit_total", MONEY),
-        Field("line_count", INT),
-    ],
-)
-LINES = DataSet(
-    JournalLine,
-    "JournalLine",
-    [
-        Field("module", STR),
-        Field("batch_number", STR),
-        Field("line_number", INT),
-        Field("period", STR),
-        Field("account_number", STR),
-        Field("subaccount", STR),
-        Field("branch_number", STR),
-        Field("description", STR),
-        Field("debit", MONEY),
-        Field("credit", MONEY),
-        Field("debit_in_currency", MONEY),
-        Field("credit_in_currency", MONEY),
-        Field("reference_number", STR),
-        Field("vat_code", STR),
-        Field("vat_description", STR),
-        Field("customer_supplier", STR),
-    ],
-)
-_PARTY = [
-    Field("number", STR),
-    Field("internal_id", INT_N),
-    Field("name", STR),
-    Field("status", STR),
-    Field("corporate_id", STR),
-    Field("vat_registration_id", STR),
-]
-_PARTY_BALANCE = [
-    Field("party_number", STR),
-    Field("branch_number", STR),
-    Field("party_internal_id", INT_N),
-    Field("party_name", STR),
-    Field("from_period", STR_N),
-    Field("to_period", STR_N),
-    Field("begin_balance", MONEY),
-    Field("ytd_balance", MONEY),
-]
-CUSTOMERS = DataSet(LedgerCustomer, "LedgerCustomer", _PARTY)
-SUPPLIERS = DataSet(LedgerSupplier, "LedgerSupplier", _PARTY)
-CUSTOMER_BALANCES = DataSet(LedgerCustomerBalance, "CustomerBalance", _PARTY_BALANCE)
-SUPPLIER_BALANCES = DataSet(LedgerSupplierBalance, "SupplierBalance", _PARTY_BALANCE)
+Narrow = Callable[[Select, dict, int], Select]
 
 
-def _period_range(stmt: Select, column, values: dict) -> Select:
-    if values.get("from_period"):
-        stmt = stmt.where(column >= values["from_period"])
-    if values.get("to_period"):
-        stmt = stmt.where(column <= values["to_period"])
-    return stmt
+def _range(column, low: str, high: str) -> Narrow:
+    def narrow(stmt: Select, values: dict, client_id: int) -> Select:
+        if values.get(low):
+            stmt = stmt.where(column >= values[low])
+        if values.get(high):
+            stmt = stmt.where(column <= values[high])
+        return stmt
+
+    return narrow
 
 
-def _date_range(stmt: Select, column, values: dict) -> Select:
-    if values.get("from_date"):
-        stmt = stmt.where(column >= values["from_date"])
-    if values.get("to_date"):
-        stmt = stmt.where(column <= values["to_date"])
-    return stmt
+def _equal(column, name: str) -> Narrow:
+    def narrow(stmt: Select, values: dict, client_id: int) -> Select:
+        return stmt if values[name] is None else stmt.where(column == values[name])
+
+    return narrow
 
 
-def _list(dataset: DataSet, client_id: int, values: dict, narrow=None):
-    visible_client(client_id)
-    stmt = dataset.rows(client_id, values)
-    if narrow is not None:
-        stmt = narrow(stmt)
-    return page(
-        stmt,
-        dataset.key_columns,
-        dataset.key_types,
-        values,
-        dataset.serialize,
-        position_of=dataset.position,
-        fetch=lambda s: db.session.execute(s).all(),
+def _period(listing: Listing) -> tuple[list[Param], Narrow]:
+    params = [
+        Param("from_period", "period", "First financial period (YYYYPP), inclusive."),
+        Param("to_period", "period", "Last financial period (YYYYPP), inclusive."),
+    ]
+    return params, _range(listing.model.period, "from_period", "to_period")
+
+
+def _date(listing: Listing) -> tuple[list[Param], Narrow]:
+    params = [
+        Param("from_date", "date", "First transaction date, inclusive."),
+        Param("to_date", "date", "Last transaction date, inclusive."),
+    ]
+    model = listing.model
+    if hasattr(model, "transaction_date"):
+        return params, _range(model.transaction_date, "from_date", "to_date")
+    # Rows read with another data set (journal lines) have their parent's date (the batch's).
+    parent = registry.BY_NAME[listing.dataset.read_with].model
+    in_range = _range(parent.transaction_date, "from_date", "to_date")
+
+    def narrow(stmt: Select, values: dict, client_id: int) -> Select:
+        if not (values["from_date"] or values["to_date"]):
+            return stmt
+        since = values.get("changed_since")
+        parents = current_rows(parent, client_id, include_deleted=since is not None)
+        keys = in_range(parents, values, client_id).with_only_columns(
+            *(getattr(parent, name) for name in model.parent_key)
+        ).order_by(None)
+        return stmt.where(tuple_(*(getattr(model, name) for name in model.parent_key)).in_(keys))
+
+    return params, narrow
+
+
+def _account(listing: Listing) -> tuple[list[Param], Narrow]:
+    param = Param("account", "string", "Account number (accountCD).", max_length=30)
+    return [param], _equal(listing.model.account_number, "account")
+
+
+def _module(listing: Listing) -> tuple[list[Param], Narrow]:
+    param = Param("module", "string", "Only this module (e.g. GL, AR, AP).", max_length=10)
+    return [param], _equal(listing.model.module, "module")
+
+
+def _year(listing: Listing) -> tuple[list[Param], Narrow]:
+    param = Param("year", "integer", f"Only {listing.path} of this financial year.", minimum=1)
+    return [param], _equal(listing.model.year, "year")
+
+
+def _active(listing: Listing) -> tuple[list[Param], Narrow]:
+    param = Param(
+        "active", "boolean", f"Only active (true) or inactive (false) {listing.path}."
     )
+    return [param], _equal(listing.model.active, "active")
 
 
-def list_simple(dataset: DataSet):
+FILTERS: dict[str, Callable[[Listing], tuple[list[Param], Narrow]]] = {
+    "period": _period,
+    "date": _date,
+    "account": _account,
+    "module": _module,
+    "year": _year,
+    "active": _active,
+}
+
+
+def _narrowed(listing: Listing, narrows: list[Narrow], values: dict, client_id: int) -> Select:
+    visible_client(client_id)
+    stmt = listing.rows(client_id, values)
+    for narrow in narrows:
+        stmt = narrow(stmt, values, client_id)
+    return stmt
+
+
+def list_rows(listing: Listing, narrows: list[Narrow]):
     def handler(values: dict, client_id: int):
-        return _list(dataset, client_id, values)
+        return page(
+            _narrowed(listing, narrows, values, client_id),
+            listing.key_columns,
+            listing.key_types,
+            values,
+            listing.serialize,
+            position_of=listing.position,
+            fetch=lambda s: db.session.execute(s).all(),
+        )
 
     return handler
 
 
-def list_accounts(values: dict, client_id: int):
-    def narrow(stmt):
-        if values["active"] is not None:
-            stmt = stmt.where(Account.active.is_(values["active"]))
-        return stmt
+# -- journal batches carry their lines -------------------------------------------------------
+# The one endpoint whose rows embed another data set's: each batch with its current lines,
+# without what repeats the batch (module, batch number, period).
 
-    return _list(ACCOUNTS, client_id, values, narrow)
+BATCHES_WITH_LINES = "journal_batches"
 
 
-def list_periods(values: dict, client_id: int):
-    def narrow(stmt):
-        stmt = _period_range(stmt, FinancialPeriod.period, values)
-        if values["year"] is not None:
-            stmt = stmt.where(FinancialPeriod.year == values["year"])
-        return stmt
-
-    return _list(PERIODS, client_id, values, narrow)
+def lines_in_batches() -> Listing:
+    return Listing(registry.BY_NAME["journal_lines"])
 
 
-def list_balances(values: dict, client_id: int):
-    def narrow(stmt):
-        stmt = _period_range(stmt, GLBalance.period, values)
-        if values["account"] is not None:
-            stmt = stmt.where(GLBalance.account_number == values["account"])
-        return stmt
-
-    return _list(BALANCES, client_id, values, narrow)
-
-
-def _batch_keys(client_id: int, values: dict) -> Select:
-    """(module, batch_number) of the visible batches in the date range."""
-    since = values.get("changed_since")
-    batches = current_rows(JournalBatch, client_id, include_deleted=since is not None)
-    batches = _date_range(batches, JournalBatch.transaction_date, values)
-    return batches.with_only_columns(JournalBatch.module, JournalBatch.batch_number).order_by(None)
+BATCH_PAGING = [
+    Param(
+        "limit",
+        "limit",
+        "Batches per page (default 500, at most 1000; each with its lines).",
+        maximum=1000,
+    ),
+    PAGING[1],
+]
+LINE_REPEATS = ("module", "batch_number", "period", "deleted")
 
 
-def list_journal_lines(values: dict, client_id: int):
-    def narrow(stmt):
-        stmt = _period_range(stmt, JournalLine.period, values)
-        if values["account"] is not None:
-            stmt = stmt.where(JournalLine.account_number == values["account"])
-        if values["from_date"] or values["to_date"]:
-            keys = _batch_keys(client_id, values)
-            stmt = stmt.where(tuple_(JournalLine.module, JournalLine.batch_number).in_(keys))
-        return stmt
+def list_batches_with_lines(batches: Listing, narrows: list[Narrow]):
+    lines = lines_in_batches()
+    line = lines.model
 
-    return _list(LINES, client_id, values, narrow)
+    def handler(values: dict, client_id: int):
+        def fetch(paged: Select) -> list:
+            found = db.session.execute(paged).all()
+            keys = [(b.module, b.batch_number) for b in found]
+            lines_by_batch: dict[tuple, list] = {key: [] for key in keys}
+            for start in range(0, len(keys), 200):
+                chunk = keys[start : start + 200]
+                query = current_rows(line, client_id).with_only_columns(*lines.columns())
+                query = (
+                    query.where(tuple_(line.module, line.batch_number).in_(chunk))
+                    .order_by(None)
+                    .order_by(*lines.key_columns)
+                )
+                for row in db.session.execute(query):
+                    lines_by_batch[(row.module, row.batch_number)].append(row)
+            return [(b, lines_by_batch[(b.module, b.batch_number)]) for b in found]
 
+        def serialize(item) -> dict:
+            found, its_lines = item
+            body = batches.serialize(found)
+            body["lines"] = [_line_in_batch(lines, row) for row in its_lines]
+            return body
 
-def list_journal_batches(values: dict, client_id: int):
-    visible_client(client_id)
-    stmt = BATCHES.rows(client_id, values)
-    stmt = _period_range(stmt, JournalBatch.period, values)
-    stmt = _date_range(stmt, JournalBatch.transaction_date, values)
-    if values["module"] is not None:
-        stmt = stmt.where(JournalBatch.module == values["module"])
+        return page(
+            _narrowed(batches, narrows, values, client_id),
+            batches.key_columns,
+            batches.key_types,
+            values,
+            serialize,
+            position_of=lambda item: batches.position(item[0]),
+            fetch=fetch,
+        )
 
-    def fetch(paged: Select) -> list:
-        batches = db.session.execute(paged).all()
-        keys = [(b.module, b.batch_number) for b in batches]
-        lines_by_batch: dict[tuple, list] = {key: [] for key in keys}
-        for start in range(0, len(keys), 200):
-            chunk = keys[start : start + 200]
-            lines = current_rows(JournalLine, client_id).with_only_columns(*LINES.columns())
-            lines = (
-                lines.where(tuple_(JournalLine.module, JournalLine.batch_number).in_(chunk))
-                .order_by(None)
-                .order_by(*LINES.key_columns)
-            )
-            for line in db.session.execute(lines):
-                lines_by_batch[(line.module, line.batch_number)].append(line)
-        return [(batch, lines_by_batch[(batch.module, batch.batch_number)]) for batch in batches]
-
-    def serialize(item) -> dict:
-        batch, lines = item
-        body = BATCHES.serialize(batch)
-        body["lines"] = [_line_in_batch(line) for line in lines]
-        return body
-
-    return page(
-        stmt,
-        BATCHES.key_columns,
-        BATCHES.key_types,
-        values,
-        serialize,
-        position_of=lambda item: BATCHES.position(item[0]),
-        fetch=fetch,
-    )
+    return handler
 
 
-def _line_in_batch(line) -> dict:
-    item = LINES.serialize(line)
-    for repeated in ("module", "batch_number", "period", "deleted"):
+def _line_in_batch(lines: Listing, row) -> dict:
+    item = lines.serialize(row)
+    for repeated in LINE_REPEATS:
         item.pop(repeated)
     return item
 
@@ -492,19 +444,7 @@ class Endpoint:
     description: str = ""
 
 
-def _per_client(path, operation_id, summary, params, dataset: DataSet, handler, description=""):
-    return Endpoint(
-        f"/clients/{{client_id}}/{path}",
-        operation_id,
-        summary,
-        params,
-        f"{dataset.schema}List",
-        handler,
-        description=description,
-    )
-
-
-ENDPOINTS = [
+CLIENT_ENDPOINTS = [
     Endpoint(
         "/clients",
         "listClients",
@@ -518,116 +458,35 @@ ENDPOINTS = [
     Endpoint(
         "/clients/{client_id}", "getClient", "One client", [], "Client", get_client, tag="Clients"
     ),
-    _per_client(
-        "accounts",
-        "listAccounts",
-        "Chart of accounts",
-        [
-            Param("active", "boolean", "Only active (true) or inactive (false) accounts."),
-            CHANGED_SINCE,
-            *PAGING,
-        ],
-        ACCOUNTS,
-        list_accounts,
-        "Ordered by account number.",
-    ),
-    _per_client(
-        "periods",
-        "listPeriods",
-        "Financial periods",
-        [
-            FROM_PERIOD,
-            TO_PERIOD,
-            Param("year", "integer", "Only periods of this financial year.", minimum=1),
-            CHANGED_SINCE,
-            *PAGING,
-        ],
-        PERIODS,
-        list_periods,
-        "Ordered by period.",
-    ),
-    _per_client(
-        "balances",
-        "listBalances",
-        "General-ledger balances",
-        [FROM_PERIOD, TO_PERIOD, ACCOUNT, CHANGED_SINCE, *PAGING],
-        BALANCES,
-        list_balances,
-        "Per period, account, branch and ledger; ordered by that key.",
-    ),
-    _per_client(
-        "journal-batches",
-        "listJournalBatches",
-        "Journal batches with their lines",
-        [
-            FROM_PERIOD,
-            TO_PERIOD,
-            FROM_DATE,
-            TO_DATE,
-            Param("module", "string", "Only this module (e.g. GL, AR, AP).", max_length=10),
-            CHANGED_SINCE,
-            *BATCH_PAGING,
-        ],
-        BATCHES,
-        list_journal_batches,
-        "Ordered by (module, batch number). `lines` holds the batch's current lines.",
-    ),
-    _per_client(
-        "journal-lines",
-        "listJournalLines",
-        "Journal lines (flat, fastest for bulk)",
-        [FROM_PERIOD, TO_PERIOD, FROM_DATE, TO_DATE, ACCOUNT, CHANGED_SINCE, *PAGING],
-        LINES,
-        list_journal_lines,
-        "Ordered by (module, batch number, line number). The date range filters on "
-        "the batch's transaction date.",
-    ),
-    _per_client(
-        "customers",
-        "listCustomers",
-        "The company's customers",
-        [CHANGED_SINCE, *PAGING],
-        CUSTOMERS,
-        list_simple(CUSTOMERS),
-        "Ordered by customer number.",
-    ),
-    _per_client(
-        "suppliers",
-        "listSuppliers",
-        "The company's suppliers",
-        [CHANGED_SINCE, *PAGING],
-        SUPPLIERS,
-        list_simple(SUPPLIERS),
-        "Ordered by supplier number.",
-    ),
-    _per_client(
-        "customer-balances",
-        "listCustomerBalances",
-        "Customer balances",
-        [CHANGED_SINCE, *PAGING],
-        CUSTOMER_BALANCES,
-        list_simple(CUSTOMER_BALANCES),
-        "Ordered by customer number.",
-    ),
-    _per_client(
-        "supplier-balances",
-        "listSupplierBalances",
-        "Supplier balances",
-        [CHANGED_SINCE, *PAGING],
-        SUPPLIER_BALANCES,
-        list_simple(SUPPLIER_BALANCES),
-        "Ordered by supplier number.",
-    ),
 ]
 
-DATASETS = [
-    ACCOUNTS,
-    PERIODS,
-    BALANCES,
-    BATCHES,
-    LINES,
-    CUSTOMERS,
-    SUPPLIERS,
-    CUSTOMER_BALANCES,
-    SUPPLIER_BALANCES,
-]
+
+def listings() -> list[Listing]:
+    """Every data set of the registry, as the API lists it."""
+    return [Listing(dataset) for dataset in registry.DATASETS]
+
+
+def _data_endpoint(listing: Listing) -> Endpoint:
+    params, narrows = [], []
+    for name in listing.dataset.api.filters:
+        its_params, narrow = FILTERS[name](listing)
+        params += its_params
+        narrows.append(narrow)
+    if listing.dataset.name == BATCHES_WITH_LINES:
+        paging, handler = BATCH_PAGING, list_batches_with_lines(listing, narrows)
+    else:
+        paging, handler = PAGING, list_rows(listing, narrows)
+    return Endpoint(
+        f"/clients/{{client_id}}/{listing.path}",
+        "list" + "".join(word.capitalize() for word in listing.path.split("-")),
+        listing.dataset.api.summary,
+        [*params, CHANGED_SINCE, *paging],
+        f"{listing.schema}List",
+        handler,
+        description=listing.dataset.api.description,
+    )
+
+
+def endpoints() -> list[Endpoint]:
+    """Every endpoint, in the OpenAPI document's order: the clients, then the data sets."""
+    return [*CLIENT_ENDPOINTS, *(_data_endpoint(listing) for listing in listings())]

@@ -114,8 +114,11 @@ def _view(endpoint: resources.Endpoint):
     return view
 
 
-# Routes come from the same list as the OpenAPI document (resources.ENDPOINTS).
-for _endpoint in resources.ENDPOINTS:
-    bp.add_url_rule(
-        _flask_rule(_endpoint.path), _endpoint.operation_id, _view(_endpoint), methods=["GET"]
-    )
+@bp.record
+def add_routes(state) -> None:
+    """The routes, from the same list as the OpenAPI document (`resources.endpoints()`), read
+    when an app registers the blueprint: every data set the registry holds then has its own."""
+    for endpoint in resources.endpoints():
+        state.add_url_rule(
+            _flask_rule(endpoint.path), endpoint.operation_id, _view(endpoint), methods=["GET"]
+        )

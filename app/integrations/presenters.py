@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from app.accounting.models import DATASETS
 from app.db_types import utcnow
 from app.integrations.models import Client, SyncResult
 from app.integrations.operations import BulkResult
 from app.jobs.models import RUN_STATUS_LABELS, RunStatus, SyncRun
 from app.template_helpers import oslo_time, relative_time
 
-# Record counts per data set, as the engine names them.
+# Record counts by the names runs give them: every data set's (its registry label) and these.
 COUNT_LABELS = {
     "clients": "klienter",
     "new_clients": "nye",
@@ -18,21 +19,13 @@ COUNT_LABELS = {
     "organization": "firmaopplysninger",
     "new": "nye",
     "unreachable": "ikke tilgjengelige",
-    "accounts": "kontoer",
-    "periods": "perioder",
+    **{dataset.name: dataset.label for dataset in DATASETS},
     "financial_periods": "perioder",
     "balances": "saldoer",
-    "gl_balances": "saldoer",
     "general_ledger_balances": "saldoer",
-    "journal_batches": "bilag",
     "batches": "bilag",
-    "journal_lines": "posteringer",
     "lines": "posteringer",
     "transactions": "posteringer",
-    "customers": "kunder",
-    "suppliers": "leverandører",
-    "customer_balances": "kundesaldoer",
-    "supplier_balances": "leverandørsaldoer",
     "deleted_accounts": "slettede kontoer",
     "old_accounts": "gamle kontoer",
     "deleted": "slettet",

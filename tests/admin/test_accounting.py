@@ -78,3 +78,10 @@ def test_balances_and_lines_filter_by_period_and_account(app, client, world, ope
 def test_client_detail_links_to_its_accounting_data(client, world, operator):
     page = client.get(f"/admin/klienter/details/?id={world.client_ids[0]}").text
     assert f"/admin/regnskap/kontoer/?klient={world.client_ids[0]}" in page
+
+
+def test_each_tab_leads_to_its_own_data_set(client, world, operator):
+    page = client.get(f"/admin/regnskap/kontoer/?klient={world.client_ids[0]}").text
+    for slug, name in (("saldoer", "Saldoer"), ("posteringer", "Posteringer"),
+                       ("leverandorer", "Leverandører")):
+        assert f'href="/admin/regnskap/{slug}/?klient={world.client_ids[0]}">{name}</a>' in page

@@ -5,13 +5,14 @@ import re
 from flask import url_for
 from sqlalchemy import text
 
+from app.accounting.models import DATASETS
+from app.admin.accounting import endpoint
 from app.extensions import db
 from tests.admin.conftest import SECRET_ACCESS, SECRET_REFRESH, password_hashes
 
 LIST_VIEWS = ["customers_admin", "users_admin", "integrations_admin", "clients_admin",
-              "runs_admin", "audit_admin", "api_keys_admin", "accounts_admin", "balances_admin",
-              "batches_admin", "journal_lines_admin", "ledger_customers_admin",
-              "ledger_suppliers_admin"]
+              "runs_admin", "audit_admin", "api_keys_admin",
+              *(endpoint(dataset) for dataset in DATASETS if dataset.browse)]
 
 
 def stored_ciphertext(app) -> str:

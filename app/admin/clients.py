@@ -13,18 +13,23 @@ from app.audit.operations import Actor
 from app.integrations import operations
 from app.integrations.models import SYSTEM_LABELS, Client, Integration
 from app.integrations.presenters import BUTTON_LABELS, SYNC_RESULT_LABELS, bulk_message
-from app.jobs.models import RUN_KIND_LABELS, RunKind
+from app.jobs.models import RUN_KIND_LABELS, RUN_KIND_TEXTS, RunKind
 from app.template_helpers import oslo_time
 
-# The bulk and row actions that queue a run; their buttons say what the customer's do.
+# The bulk and row actions that queue a run.
 RUN_ACTIONS = {
     "sync": RunKind.INCREMENTAL_SYNC,
     "full_sync": RunKind.FULL_SYNC,
     "test_data": RunKind.TEST_DATA,
 }
-# The customer's "Synkroniser" (the seed's FULL SYNKRONISERING column) is a full sync, so the
-# incremental sync says what it does here.
-ROW_LABELS = {**BUTTON_LABELS, "sync": "Synkroniser endringer"}
+# A client's buttons here: the customer page's words for (de)activating, each run kind's
+# panel button (RUN_KIND_TEXTS) for the rest.
+ROW_LABELS = {
+    "activate": BUTTON_LABELS["activate"],
+    "deactivate": BUTTON_LABELS["deactivate"],
+    **{name: RUN_KIND_TEXTS[kind].panel_button for name, kind in RUN_ACTIONS.items()},
+    "delete_old_accounts": RUN_KIND_TEXTS[RunKind.DELETE_OLD_ACCOUNTS].panel_button,
+}
 ROW_CONFIRM = {
     "deactivate": "Deaktivere klienten? Data som er hentet, beholdes.",
 }

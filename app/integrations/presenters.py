@@ -6,7 +6,7 @@ from app.accounting.models import DATASETS
 from app.db_types import utcnow
 from app.integrations.models import Client, SyncResult
 from app.integrations.operations import BulkResult
-from app.jobs.models import RUN_STATUS_LABELS, RunStatus, SyncRun
+from app.jobs.models import RUN_KIND_TEXTS, RUN_STATUS_LABELS, RunKind, RunStatus, SyncRun
 from app.template_helpers import oslo_time, relative_time
 
 # Record counts by the names runs give them: every data set's (its registry label) and these.
@@ -33,16 +33,14 @@ COUNT_LABELS = {
     "rows": "rader",
 }
 
-# What the buttons of a client say, on the customer page and in the admin panel alike (the
-# seed's words). A button names what a person does, a run kind (RUN_KIND_LABELS) what runs:
-# the customer's «Synkroniser» queues a full sync.
+# What the buttons of a client on the customer page say (the seed's words); the ones that
+# queue a run say what its kind's row of RUN_KIND_TEXTS says.
 BUTTON_LABELS = {
     "activate": "Aktiver",
     "deactivate": "Deaktiver",
-    "sync": "Synkroniser",
-    "full_sync": "Full synkronisering",
-    "test_data": "Send testdata til Sticos",
-    "delete_old_accounts": "Slett gamle kontoer",
+    "sync": RUN_KIND_TEXTS[RunKind.FULL_SYNC].button,
+    "test_data": RUN_KIND_TEXTS[RunKind.TEST_DATA].button,
+    "delete_old_accounts": RUN_KIND_TEXTS[RunKind.DELETE_OLD_ACCOUNTS].button,
 }
 
 # A client's last result is its last run's final status: one wording for both.

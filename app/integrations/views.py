@@ -633,6 +633,7 @@ def _client_page(integration: Integration) -> dict:
         "summaries": {c.id: _summary(c, runs.get(c.id, [])) for c in clients},
         "twins": operations.twins_of([c.id for c in clients]),
         "refusals": {c.id: operations.run_refusal(c) for c in clients},
+        "button_labels": BUTTON_LABELS,
     }
 
 

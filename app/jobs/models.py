@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -19,14 +20,36 @@ class RunKind(StrEnum):
     PREVIEW_OLD_ACCOUNTS = "preview_old_accounts"
 
 
-RUN_KIND_LABELS = {
-    RunKind.REFRESH_CLIENTS: "Oppdater klientliste",
-    RunKind.INCREMENTAL_SYNC: "Synkronisering",
-    RunKind.FULL_SYNC: "Full synkronisering",
-    RunKind.TEST_DATA: "Send testdata til Sticos",
-    RunKind.DELETE_OLD_ACCOUNTS: "Slett gamle kontoer",
-    RunKind.PREVIEW_OLD_ACCOUNTS: "Finn gamle kontoer",
+@dataclass(frozen=True)
+class RunKindText:
+    """What a run kind is called, and what the buttons that queue it say (a button names what
+    a person does, the run what runs)."""
+
+    name: str
+    """A run of this kind: run lists, history, the audit trail, filters."""
+    button: str = ""
+    """The customer page's button; default: the name."""
+    panel_button: str = ""
+    """The admin panel's button; default: the name."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "button", self.button or self.name)
+        object.__setattr__(self, "panel_button", self.panel_button or self.name)
+
+
+RUN_KIND_TEXTS = {
+    RunKind.REFRESH_CLIENTS: RunKindText("Oppdater klientliste"),
+    # The panel shows both syncs side by side: the incremental one says what it does.
+    RunKind.INCREMENTAL_SYNC: RunKindText("Synkronisering", panel_button="Synkroniser endringer"),
+    # The customer's one «Synkroniser» (the seed's FULL SYNKRONISERING column) is a full sync.
+    RunKind.FULL_SYNC: RunKindText("Full synkronisering", button="Synkroniser"),
+    RunKind.TEST_DATA: RunKindText("Send testdata til Sticos"),
+    # Its button queues a preview first (PREVIEW_OLD_ACCOUNTS) and says what it leads to.
+    RunKind.DELETE_OLD_ACCOUNTS: RunKindText("Slett gamle kontoer"),
+    RunKind.PREVIEW_OLD_ACCOUNTS: RunKindText("Finn gamle kontoer"),
 }
+"""The one table of run-kind texts; the others are read from it."""
+RUN_KIND_LABELS = {kind: text.name for kind, text in RUN_KIND_TEXTS.items()}
 
 
 class RunStatus(StrEnum):

@@ -178,7 +178,10 @@ class PageNumberPaginator(Paginator):
         """Pages 2… of a stream whose first page gave ``totalCount``: up to
         ``stream.concurrency`` requests in flight, yielded in page order (merging journal
         batches across pages needs that order). The checks are the sequential loop's: every
-        page but the last full (a short one fetched once more), ``totalCount`` unchanged."""
+        page but the last full (a short one fetched once more), ``totalCount`` unchanged.
+
+        Pages are requested up to twice ``concurrency`` ahead of the one yielded next, so a
+        slow page holds up only its own slot: the others go on with the pages after it."""
         last_number = -(-total // size)
         numbers = iter(range(2, last_number + 1))
         pool = ThreadPoolExecutor(max_workers=stream.concurrency,
@@ -191,7 +194,7 @@ class PageNumberPaginator(Paginator):
                 pending.append((number, pool.submit(self._fetch, stream, params, number, size)))
 
         try:
-            for _ in range(stream.concurrency):
+            for _ in range(2 * stream.concurrency):
                 submit()
             while pending:
                 number, future = pending.popleft()

@@ -41,6 +41,7 @@ class FakeVisma:
         self.pages_asked: list[int] = []
         self.asked: list[tuple[str, int]] = []
         self.throttled = 0
+        self.held: dict[tuple[str, int], threading.Event] = {}  # answered once the event is set
 
     def mount(self, rsps) -> None:
         rsps.add_callback(responses.GET, CUSTOMERS, callback=self.answer)
@@ -76,6 +77,8 @@ class FakeVisma:
                 fault = 500
         try:
             time.sleep(0.01)  # long enough for the other threads' calls to overlap this one
+            if (path, number) in self.held:
+                assert self.held[(path, number)].wait(timeout=30)
             if not allowed:
                 self.throttled += 1
                 return 429, headers, json.dumps({"message": "Rate limit is exceeded."})
@@ -224,3 +227,25 @@ def test_a_tenant_api_without_concurrency_fetches_one_page_at_a_time(visma, mock
     assert read(visma.tenant_api(TENANT), "customers", 4) == read(
         visma.tenant_api(TENANT), "customers", 1)
     assert server.most_in_flight == 1
+
+
+def test_a_slow_page_holds_up_only_its_own_slot(api, mocked, fake_time):
+    """While page 2 takes long, the other three calls in flight go on with the pages after
+    it, up to twice the concurrency ahead of the page the reader waits for, and no further."""
+    server = FakeVisma(fake_time, customers=customers(100), max_page_size=5)  # 20 pages
+    server.mount(mocked)
+    slow = server.held[("/v1/customer", 2)] = threading.Event()
+    got: list = []
+    reader = threading.Thread(target=lambda: got.extend(read(api, "customers", 4)))
+    reader.start()
+    try:
+        deadline = time.monotonic() + 10
+        while 9 not in server.pages_asked and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # room for a page beyond the window to be asked, were it allowed
+        assert sorted(server.pages_asked) == list(range(1, 10))  # page 2 + 7 after it
+        assert server.most_in_flight == 4
+    finally:
+        slow.set()
+        reader.join(timeout=30)
+    assert numbers(got) == numbers(customers(100))

@@ -211,17 +211,17 @@ class ClientSync:
             pages = (transform(page) for page in pages)
         return pages
 
-    def _start_fetching(self, streams: list[tuple[str, datetime | None]]) -> None:
-        """Set the streams a run reads in order (those whose parameters are known before the
-        run reads anything) fetching now: the first pages of the later streams download while
-        the earlier ones are written (the tenant's calls in flight stay within its
-        ``concurrency``; each stream stays ``prefetch`` pages ahead at most)."""
+    def _start_fetching(self, streams: list[tuple[str, dict | None, datetime | None]]) -> None:
+        """Set streams the run reads later fetching now, each as soon as its parameters are
+        known: their first pages download while the earlier streams are written (the tenant's
+        calls in flight stay within its ``concurrency``; each stream stays ``prefetch`` pages
+        ahead at most)."""
         if not self.prefetch:
             return
-        for stream, since in streams:
-            pages = self.api.stream(stream).pages(None, since=since, prefetch=self.prefetch,
+        for stream, params, since in streams:
+            pages = self.api.stream(stream).pages(params, since=since, prefetch=self.prefetch,
                                                   concurrency=self.concurrency)
-            self._started[stream] = (None, since, pages)
+            self._started[stream] = (params, since, pages)
 
     def _stop_fetching(self) -> None:
         for _, _, pages in self._started.values():
@@ -349,13 +349,17 @@ class ClientSync:
     def read_everything(self) -> dict[str, datetime | None]:
         """A full sync's reading: the organization and every data set into the new
         generation; the bookmarks."""
-        self._start_fetching([(reader.stream.name, EPOCH if reader.needs_filter else None)
+        self._start_fetching([(reader.stream.name, None, EPOCH if reader.needs_filter else None)
                               for reader in READERS if not reader.period_range]
-                             + [(JOURNAL, EPOCH)])
+                             + [(JOURNAL, None, EPOCH)])
         self.write_organization()
         bookmarks: dict[str, datetime | None] = {}
         for reader in READERS:
             bookmarks[reader.dataset.name] = self.read(reader).bookmark
+            if reader.dataset.name == "periods" and self.period_range is not None:
+                # the balance streams' required period range is known now
+                self._start_fetching([(later.stream.name, self._balance_params(), None)
+                                      for later in READERS if later.period_range])
         journal = self.read_journal_whole()
         bookmarks["journal_batches"] = bookmarks["journal_lines"] = journal.bookmark
         return bookmarks

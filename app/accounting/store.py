@@ -334,7 +334,8 @@ def journal_line_rows(batches: Iterable[tuple[Mapping[str, Any], Sequence[tuple]
     the one ``write_rows`` computes for the same values (the tuple's repr, money shown as the
     Decimal it stands for), so both paths agree on what changed. Called by whoever maps the
     page, so a background writer is left only the database's part of the work."""
-    hash_text = _line_hash_template().format
+    _check_line_columns()
+    hash_text = _line_hash_text
     blake2b = hashlib.blake2b
     out: list[tuple] = []
     append = out.append
@@ -381,23 +382,35 @@ def write_journal_lines(
     return _execute_upsert(JournalLine, carry, params)
 
 
+def _line_hash_text(module, batch_number, line_number, period, account_number, subaccount,
+                    branch_number, description, debit, credit, debit_in_currency,
+                    credit_in_currency, reference_number, vat_code, vat_description,
+                    customer_supplier) -> str:
+    """For a ``LINE_COLUMNS`` tuple, exactly the text ``row_hash`` digests for the same line as
+    a dict: ``repr`` of its value columns, money as the Decimal its text stands for. Spelled
+    out (an f-string) because it runs for every line of a full sync; ``_check_line_columns``
+    holds it to the table."""
+    return (f"({period!r}, {account_number!r}, {subaccount!r}, {branch_number!r}, "
+            f"{description!r}, Decimal('{debit}'), Decimal('{credit}'), "
+            f"Decimal('{debit_in_currency}'), Decimal('{credit_in_currency}'), "
+            f"{reference_number!r}, {vat_code!r}, {vat_description!r}, {customer_supplier!r})")
+
+
 @cache
-def _line_hash_template() -> str:
-    """A format string giving, for a ``LINE_COLUMNS`` tuple, exactly the text ``row_hash``
-    digests for the same line as a dict (``repr`` of its value columns, money as Decimal);
-    it also checks that ``LINE_COLUMNS`` is still the table's column order (and the staging
-    table's, for COPY)."""
+def _check_line_columns() -> None:
+    """``LINE_COLUMNS`` is still the table's column order (and the staging table's, for COPY),
+    and ``_line_hash_text`` shows its value columns in order."""
     from app.accounting.models import JournalLine
 
     columns = _insert_columns(JournalLine)
     expected = (*LINE_COLUMNS, "generation", "row_hash", "deleted_at", "source_modified_at",
                 "client_id", "changed_at")
     staged = (*LINE_COLUMNS, "row_hash", "deleted_at", "source_modified_at")
-    if columns != expected or _staged_columns(JournalLine) != staged:
+    shown = ", ".join(f"Decimal('{name}')" if name in LINE_MONEY else repr(name)
+                      for name in value_columns(JournalLine))
+    if (columns != expected or _staged_columns(JournalLine) != staged
+            or _line_hash_text(*LINE_COLUMNS) != f"({shown})"):
         raise RuntimeError(f"write_journal_lines is out of step with the table: {columns}")
-    parts = [f"Decimal('{{{LINE_COLUMNS.index(name)}}}')" if name in LINE_MONEY
-             else f"{{{LINE_COLUMNS.index(name)}!r}}" for name in value_columns(JournalLine)]
-    return "(" + ", ".join(parts) + ")"
 
 
 def _insert_columns(model: type[SyncedRow]) -> tuple[str, ...]:

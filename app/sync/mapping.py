@@ -75,6 +75,8 @@ def day(value: Any) -> date | None:
 
 
 def text(value: Any, limit: int) -> str:
+    if type(value) is str:
+        return value.strip()[:limit]
     return ("" if value is None else str(value)).strip()[:limit]
 
 
@@ -176,9 +178,15 @@ def money_text(value: Any) -> str:
     JSON numbers with at most two decimals (what Visma sends), ``money`` for anything else."""
     if not value:
         return "0.00"
-    if type(value) is float and -1e13 < value < 1e13 and round(value, 2) == value:
-        return f"{value:.2f}"  # exact: its shortest repr has at most two decimals
-    if type(value) is int:
+    if type(value) is float and -1e13 < value < 1e13:
+        # A shortest repr with one or two decimals is the amount in øre: below 1e13 it lies
+        # within 0.001 of the float, so ``f"{value:.2f}"`` would give the same text (slower).
+        shortest = repr(value)
+        if shortest[-2] == ".":
+            return shortest + "0"
+        if shortest[-3] == ".":
+            return shortest
+    elif type(value) is int:
         return f"{value}.00"
     return str(money(value))
 
@@ -186,7 +194,11 @@ def money_text(value: Any) -> str:
 def journal_line_values(batch: dict, raw_lines: list) -> list[tuple]:
     """A batch's lines as value tuples in ``store.LINE_COLUMNS`` order, money as two-decimal
     text: the full sync's fused path writes them as they are (no dict, no Decimal per line).
-    Amounts in currency default to the amounts when the answer has none."""
+    Amounts in currency default to the amounts when the answer has none.
+
+    The hot loop of a full sync: ``text``, ``code``, ``branch_code`` and ``money_text`` are
+    inlined for the types Visma sends (str, float, None, a code object) and called for
+    anything else, so the values are theirs."""
     module, batch_number, period = batch["module"], batch["batch_number"], batch["period"]
     out = []
     append = out.append
@@ -199,21 +211,36 @@ def journal_line_values(batch: dict, raw_lines: list) -> list[tuple]:
                 f"Bilag {module} {batch_number} ({period}): linje {number or '?'} mangler "
                 f"{missing}; bilaget er ikke lagret"
             )
-        vat = get("vatCode")
-        debit, credit = money_text(get("debitAmount")), money_text(get("creditAmount"))
-        debit_cur, credit_cur = get("debitAmountInCurrency"), get("creditAmountInCurrency")
+        amount, amount_cur = get("debitAmount"), get("debitAmountInCurrency")
+        debit = "0.00" if not amount else money_text(amount)
+        # in the company's own currency the amounts in currency are the amounts: equal values
+        # of one type give equal text, so those are not formatted twice
+        debit_cur = (debit if amount_cur is None
+                     or amount_cur == amount and type(amount_cur) is type(amount)
+                     else money_text(amount_cur))
+        amount, amount_cur = get("creditAmount"), get("creditAmountInCurrency")
+        credit = "0.00" if not amount else money_text(amount)
+        credit_cur = (credit if amount_cur is None
+                      or amount_cur == amount and type(amount_cur) is type(amount)
+                      else money_text(amount_cur))
+        branch, memo, reference = get("branch"), get("description"), get("referenceNumber")
+        party, vat = get("customerSupplier"), get("vatCode")
+        if vat is None:
+            vat_code = vat_description = ""
+        elif isinstance(vat, dict):
+            vat_code, vat_description = text(vat.get("id"), 30), text(vat.get("description"), 200)
+        else:
+            vat_code, vat_description = text(vat, 30), ""
         append((
-            module, batch_number, int(number), period,
+            module, batch_number, number if type(number) is int else int(number), period,
             (account if type(account) is str else str(account)).strip()[:30],
             subaccount_code(line) if "subaccount" in line or "subAccountCd" in line else "",
-            branch_code(get("branch")),
-            text(get("description"), 500),
-            debit, credit,
-            debit if debit_cur is None else money_text(debit_cur),
-            credit if credit_cur is None else money_text(credit_cur),
-            text(get("referenceNumber"), 100),
-            code(vat), description(vat),
-            text(get("customerSupplier"), 30),
+            branch.strip()[:30] if type(branch) is str else branch_code(branch),
+            memo.strip()[:500] if type(memo) is str else text(memo, 500),
+            debit, credit, debit_cur, credit_cur,
+            reference.strip()[:100] if type(reference) is str else text(reference, 100),
+            vat_code, vat_description,
+            party.strip()[:30] if type(party) is str else text(party, 30),
         ))
     return out
 

@@ -190,8 +190,20 @@ def test_non_json_body_is_retried_then_malformed(api, mocked):
     assert api.organization() == ORG_BODY
     for _ in range(4):
         mocked.add(responses.GET, ORG, body='{"name": "trunc')
-    with pytest.raises(MalformedResponse):
+    with pytest.raises(MalformedResponse, match="Visma.net svarte med noe som ikke er JSON."):
         api.organization()
+
+
+def test_answers_are_read_with_their_types_and_as_leniently_as_before(api, mocked):
+    """Answers are read with orjson: floats for decimals, ints for integers; a body it refuses
+    but requests' json() reads (a byte that is not UTF-8) still reads, the byte replaced."""
+    mocked.add(responses.GET, ORG, json=[{"name": "Fjord AS", "balance": 15625.63, "count": 3}])
+    found = api.organization()
+    assert found == {"name": "Fjord AS", "balance": 15625.63, "count": 3}
+    assert (type(found["balance"]), type(found["count"])) == (float, int)
+    mocked.add(responses.GET, ORG, body=b'[{"name": "Fjord \xff AS"}]',
+               content_type="application/json; charset=utf-8")
+    assert api.organization() == {"name": "Fjord \ufffd AS"}
 
 
 def test_calls_counted_and_rate_headers_recorded(visma, api, mocked):

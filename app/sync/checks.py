@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 
 from app.accounting.models import Account, GLBalance, JournalBatch, JournalLine
 from app.accounting.queries import visible
@@ -30,6 +30,8 @@ PERIOD_JUMP_SHARE = 0.5
 PERIOD_JUMP_MIN = Decimal("1000")
 GL_JOURNAL = "gl_journal"
 """figures key: the GL/journal differences found, [*SERIES values, 4 × amount]."""
+UNBALANCED = "unbalanced_batches"
+"""figures key: the unbalanced batches found, [module, batch number, period, debit, credit]."""
 
 
 def kr(value) -> str:
@@ -64,19 +66,44 @@ def _dec(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
-def unbalanced_batches(client_id: int) -> list[tuple[str, str, Decimal, Decimal]]:
-    rows = db.session.execute(
-        select(
-            JournalLine.module,
-            JournalLine.batch_number,
-            func.sum(JournalLine.debit),
-            func.sum(JournalLine.credit),
-        )
-        .where(*visible(JournalLine, client_id))
-        .group_by(JournalLine.module, JournalLine.batch_number)
-        .having(func.abs(func.sum(JournalLine.debit) - func.sum(JournalLine.credit)) > 0.005)
+def unbalanced_batches(client_id: int, periods: Collection[str] | None = None
+                       ) -> list[tuple[str, str, str, Decimal, Decimal]]:
+    """(module, batch number, period, debit, credit) of each batch whose lines do not
+    balance, in batch order.
+
+    With ``periods`` only the batches of those periods are summed: their lines found through
+    the batch-number ranges of their batches, as ``_journal_sums_in`` finds them."""
+    line_live = visible(JournalLine, client_id)
+    ranges = [true()]
+    if periods is not None:
+        periods = sorted(periods)
+        ranges = key_ranges(JournalLine, JournalLine.parent_key,
+                            [(module, number) for module, number, _ in
+                             _batches_in(client_id, periods)])
+        line_live.append(JournalLine.period.in_(periods))
+    found = []
+    for condition in ranges:
+        found += db.session.execute(
+            select(
+                JournalLine.module,
+                JournalLine.batch_number,
+                func.min(JournalLine.period),  # a line's period is its batch's
+                func.sum(JournalLine.debit),
+                func.sum(JournalLine.credit),
+            )
+            .where(*line_live, condition)
+            .group_by(JournalLine.module, JournalLine.batch_number)
+            .having(func.abs(func.sum(JournalLine.debit) - func.sum(JournalLine.credit)) > 0.005)
+        ).all()
+    return sorted((m, b, p, _dec(d), _dec(c)) for m, b, p, d, c in found)
+
+
+def _batches_in(client_id: int, periods: Collection[str]) -> list:
+    """(module, batch number, status) of the visible batches of ``periods``."""
+    return db.session.execute(
+        select(JournalBatch.module, JournalBatch.batch_number, JournalBatch.status).where(
+            *visible(JournalBatch, client_id), JournalBatch.period.in_(sorted(periods)))
     ).all()
-    return [(m, b, _dec(d), _dec(c)) for m, b, d, c in rows]
 
 
 def unbalanced_periods(client_id: int) -> list[tuple[str, Decimal, Decimal]]:
@@ -163,10 +190,7 @@ def _journal_sums_in(client_id: int, periods: Collection[str]
     found through the batch-number ranges of their batches (index range scans of the lines'
     natural key; a line's period is its batch's), minus the lines of batches not posted."""
     periods = sorted(periods)
-    batches = db.session.execute(
-        select(JournalBatch.module, JournalBatch.batch_number, JournalBatch.status).where(
-            *visible(JournalBatch, client_id), JournalBatch.period.in_(periods))
-    ).all()
+    batches = _batches_in(client_id, periods)
     line_live = [*visible(JournalLine, client_id), JournalLine.period.in_(periods)]
     journal: dict[tuple[str, ...], list[Decimal]] = {}
     for condition in key_ranges(JournalLine, JournalLine.parent_key,
@@ -210,21 +234,41 @@ def _gl_journal_now(client_id: int, previous: dict | None, periods: Collection[s
     return kept
 
 
+def _unbalanced_now(client_id: int, previous: dict | None, periods: Collection[str] | None
+                    ) -> list[tuple[str, str, str, Decimal, Decimal]]:
+    """The unbalanced batches of the whole copy, summed again as ``_gl_journal_now`` sums the
+    GL/journal differences: with ``periods`` only the batches of those periods and of the
+    ones an earlier run left unchecked; the other batches keep what the previous checks found.
+    A kept batch that is now in a period summed again (it moved) is that sum's to judge."""
+    stored = (previous or {}).get(UNBALANCED)
+    if periods is None or stored is None or any(len(found) != 5 for found in stored):
+        return unbalanced_batches(client_id)
+    kept = [(module, number, period, Decimal(debit), Decimal(credit))
+            for module, number, period, debit, credit in stored]
+    resum = set(periods) | set(previous.get(UNCHECKED) or ())
+    if not resum:
+        return kept
+    summed = {(module, number) for module, number, _ in _batches_in(client_id, resum)}
+    kept = [found for found in kept if found[2] not in resum and found[:2] not in summed]
+    return sorted(kept + unbalanced_batches(client_id, resum))
+
+
 def run_checks(client_id: int, previous: dict | None, touched: Collection[str] | None = None
                ) -> tuple[list[dict], dict]:
     """All checks for one client: (warnings, figures to keep for the next run). ``touched``:
-    the periods an incremental run wrote (see ``_gl_journal_now``); None checks everything."""
+    the periods an incremental run wrote (see ``_gl_journal_now`` and ``_unbalanced_now``);
+    None checks everything."""
     warnings: list[dict] = []
 
-    batches = unbalanced_batches(client_id)
+    batches = _unbalanced_now(client_id, previous, touched)
     if batches:
         named = ", ".join(
-            f"{m} {b} (debet {kr(d)}, kredit {kr(c)})" for m, b, d, c in batches[:MAX_NAMED]
+            f"{m} {b} (debet {kr(d)}, kredit {kr(c)})" for m, b, _, d, c in batches[:MAX_NAMED]
         )
         warnings.append({
             "check": "batch_balanced",
             "detail": f"{len(batches)} bilag balanserer ikke: {named}",
-            "batches": [f"{m} {b}" for m, b, _, _ in batches[:MAX_NAMED]],
+            "batches": [f"{m} {b}" for m, b, _, _, _ in batches[:MAX_NAMED]],
             "accounts": [],
             "periods": [],
         })
@@ -260,6 +304,7 @@ def run_checks(client_id: int, previous: dict | None, touched: Collection[str] |
     now_figures = figures(client_id)
     now_figures[GL_JOURNAL] = [[*key, *(str(v) for v in values)]
                                for key, values in sorted(differences.items())]
+    now_figures[UNBALANCED] = [[m, b, p, str(d), str(c)] for m, b, p, d, c in batches]
     if previous:
         old_accounts = int(previous.get("accounts") or 0)
         new_accounts = now_figures["accounts"]

@@ -5,6 +5,7 @@ unchanged rows and tombstones what disappeared."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -198,6 +199,70 @@ def test_incremental_checks_resum_only_touched_periods(store_app):
         warnings, _ = checks.run_checks(client_id, {**figures, checks.UNCHECKED: ["202501"]},
                                         set())
         assert not [w for w in warnings if w["check"] == "gl_matches_journal"]
+
+
+def test_incremental_checks_resum_unbalanced_batches_only_in_touched_periods(store_app):
+    from app.sync import checks
+
+    def batch(number, period, debit, credit):
+        return {"batchNumber": number, "module": "GL", "status": "Posted",
+                "financialPeriod": period, "lastModifiedDateTime": "2025-03-01T10:00:00.000",
+                "journalTransactionLines": [
+                    {"lineNumber": 1, "accountNumber": "1920", "debitAmount": debit},
+                    {"lineNumber": 2, "accountNumber": "3000", "creditAmount": credit}]}
+
+    def write(*records):
+        rows = [mapping.journal_rows(r, now=NOW) for r in records]
+        store.write_rows(JournalBatch, client_id, 0, [b for b, _ in rows], now=NOW)
+        store.write_rows(JournalLine, client_id, 0, [x for _, lines in rows for x in lines],
+                         now=NOW)
+        db.session.commit()
+
+    def unbalanced(warnings):
+        found = [w for w in warnings if w["check"] == "batch_balanced"]
+        return (found[0]["detail"], found[0]["batches"]) if found else None
+
+    def whole():
+        warnings, figures = checks.run_checks(client_id, None)
+        return unbalanced(warnings), figures[checks.UNBALANCED]
+
+    with store_app.app_context():
+        client_id = _client()
+        # balanced batches in both periods; 0000003 (202501) and 0000004 (202502) are not
+        write(*RECORDS, batch("0000003", "202501", 100, 90), batch("0000004", "202502", 50, 0))
+        warnings, figures = checks.run_checks(client_id, None)
+        assert unbalanced(warnings) == (
+            "2 bilag balanserer ikke: GL 0000003 (debet 100,00, kredit 90,00), "
+            "GL 0000004 (debet 50,00, kredit 0,00)", ["GL 0000003", "GL 0000004"])
+
+        # 0000004 is fixed at the source and an incremental run touches only 202502: the
+        # same warning as a whole re-sum gives, 0000003 kept from the last checks
+        write(batch("0000004", "202502", 50, 50))
+        warnings, figures = checks.run_checks(client_id, figures, {"202502"})
+        assert (unbalanced(warnings), figures[checks.UNBALANCED]) == whole()
+        assert unbalanced(warnings) == (
+            "1 bilag balanserer ikke: GL 0000003 (debet 100,00, kredit 90,00)", ["GL 0000003"])
+
+        # a line of 0000001 (202501) changes behind the checks' back: a whole re-sum finds
+        # it, a run that touched only 202502 does not sum 202501 again
+        db.session.execute(JournalLine.__table__.update().where(
+            JournalLine.batch_number == "0000001", JournalLine.line_number == 1
+        ).values(debit=Decimal("12000.50")))
+        db.session.commit()
+        assert whole()[1][0][:2] == ["GL", "0000001"]
+        warnings, figures = checks.run_checks(client_id, figures, {"202502"})
+        assert unbalanced(warnings)[1] == ["GL 0000003"]
+
+        # a period an earlier run left unchecked is summed again, though nothing was touched
+        warnings, figures = checks.run_checks(
+            client_id, {**figures, checks.UNCHECKED: ["202501"]}, set())
+        assert unbalanced(warnings)[1] == ["GL 0000001", "GL 0000003"]
+
+        # 0000003 moves to 202502, balanced: the run touching 202502 drops its 202501 finding
+        write(batch("0000003", "202502", 90, 90))
+        warnings, figures = checks.run_checks(client_id, figures, {"202502"})
+        assert (unbalanced(warnings), figures[checks.UNBALANCED]) == whole()
+        assert unbalanced(warnings)[1] == ["GL 0000001"]
 
 
 @pytest.mark.postgres

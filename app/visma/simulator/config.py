@@ -43,7 +43,9 @@ class SimulatorConfig:
     error_rate: float = 0.0
     """Share of ERP API calls answered with a 500 (deterministic given seed)."""
     latency: float = 0.0
-    """Seconds added to every ERP API call."""
+    """Seconds every ERP API call takes at least: the network's and Visma's time per call,
+    within which the simulator does its own work (a real call's server time is part of its
+    latency; added on top, the simulator's Python would count twice)."""
 
     issuer: str | None = None
     """Pin `iss` (and the discovery URLs) to this base URL; None: the host the request used."""

@@ -69,6 +69,8 @@ def _method_not_allowed(exc):
 @bp.before_request
 def guard():
     sim = state()
+    if sim.faults.latency > 0:  # answered in ``rate_headers``, once the answer is made
+        g.answer_at = time.monotonic() + sim.faults.latency
     header = request.headers.get("Authorization", "")
     claims = None
     if header.lower().startswith("bearer "):
@@ -96,8 +98,6 @@ def guard():
     if company is None or claims["client_id"] not in company.approved:
         return ApiError(403, "No license for this company.", "12027").response()
     g.tenant_id = tenant_id
-    if sim.faults.latency > 0:
-        time.sleep(sim.faults.latency)
     fault = sim.take_fault()
     if fault == "timeout":
         time.sleep(sim.faults.timeout_seconds)
@@ -116,6 +116,9 @@ def rate_headers(response: Response) -> Response:
     response.headers["X-RateLimit-Remaining"] = str(remaining)
     response.headers["X-RateLimit-Reset"] = str(reset)
     response.headers["X-RateLimit-Policy"] = f"4-fixed-window;w={sim.faults.throttle_window}"
+    answer_at = g.pop("answer_at", None)
+    if answer_at is not None:
+        time.sleep(max(0.0, answer_at - time.monotonic()))
     return response
 
 

@@ -108,6 +108,9 @@ class Config:
     # servers, late commits); the rows stamped at the bookmark itself are always re-read.
     SYNC_LOOKBACK_SECONDS = _env_int("SYNC_LOOKBACK_SECONDS", 60)
 
+    # How often an integration's page asks for its runs' status while work runs.
+    STATUS_POLL_SECONDS = _env_float("STATUS_POLL_SECONDS", 2.0)
+
     # Read API (/api/v1): requests per minute per API key before 429 Too Many Requests.
     API_RATE_LIMIT_PER_MINUTE = _env_int("API_RATE_LIMIT_PER_MINUTE", 600)
 
@@ -163,6 +166,8 @@ class TestConfig(Config):
     VISMA_SERVICE_CLIENT_SECRET = "demo-service-secret"
     TRIPLETEX_CONSUMER_TOKEN = "test-sticos-consumer-demo"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    # Browser tests wait for background work as the page shows it: poll often.
+    STATUS_POLL_SECONDS = 0.5
 
 
 # Secrets that are public because they are in this repository (tests, the demo, the

@@ -99,7 +99,8 @@
     if (!leaving) location.reload();
   }
   var statusUrl = root.getAttribute("data-status-url");
-  var BUSY_MS = 2000;
+  // While work runs the page asks every STATUS_POLL_SECONDS (config; the tests' is short).
+  var BUSY_MS = parseInt(root.getAttribute("data-poll-ms"), 10) || 2000;
   var IDLE_MS = 20000;
   var seenActive = {};   // run id -> kind, for runs we saw queued or running
   var pollTimer = null;

@@ -1,8 +1,6 @@
 """The panel in a real browser: screenshots of the dashboard, the client list and a failed run,
 and a bulk action driven through Flask-Admin's own JavaScript (no network: all assets local)."""
 
-import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -12,25 +10,9 @@ from werkzeug.serving import make_server
 from app.extensions import db
 from app.integrations.models import Client
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def browser():
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is required in CI")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright import sync_api
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -44,9 +26,9 @@ def live_server(app, world):
     thread.join(timeout=10)
 
 
-def test_screenshots_and_a_bulk_action(app, world, browser, live_server):
+def test_screenshots_and_a_bulk_action(app, world, chromium, live_server):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page = chromium.new_page(viewport={"width": 1440, "height": 1000})
     refused = []  # what the Content-Security-Policy blocked: nothing may be
     page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(f"{live_server}/logg-inn")

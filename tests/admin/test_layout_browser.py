@@ -7,7 +7,7 @@ from app.audit.operations import Actor
 from app.extensions import db
 from app.integrations import operations
 from app.jobs.models import RunKind
-from tests.admin.test_browser import SCREENSHOTS, browser, live_server  # noqa: F401
+from tests.admin.test_browser import SCREENSHOTS, live_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,7 @@ def _overflow(page, *, tables: bool = True) -> int:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_menu_on_one_line_and_lists_without_sideways_scrolling(app, world, browser, live_server,  # noqa: F811
+def test_menu_on_one_line_and_lists_without_sideways_scrolling(app, world, chromium, live_server,  # noqa: F811
                                                                width):
     with app.app_context():
         operations.activate_clients(world.client_ids[3:4], actor=Actor.system("test"))
@@ -50,7 +50,7 @@ def test_menu_on_one_line_and_lists_without_sideways_scrolling(app, world, brows
         operations.request_run(RunKind.REFRESH_CLIENTS, integration=integration,
                                actor=Actor.system("test"))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": width, "height": 900})
+    page = chromium.new_page(viewport={"width": width, "height": 900})
     _login(page, live_server)
     for path, name in (("/admin/", "oversikt"), ("/admin/klienter/", "klienter"),
                        ("/admin/kjoringer/", "kjoringer"), ("/admin/revisjonslogg/", "revisjonslogg")):

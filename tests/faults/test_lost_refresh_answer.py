@@ -54,7 +54,7 @@ def _stored(integration_id) -> Integration:
     return db.session.get(Integration, integration_id)
 
 
-@pytest.mark.parametrize("connected", [(8, 8)], indirect=True)
+@pytest.mark.parametrize("connected", [(6, 6)], indirect=True)
 def test_inside_vismas_grace_period_a_lost_answer_is_retried_and_nothing_is_lost(connected):
     env, first, second = connected
     used = first.token["refresh_token"]
@@ -90,7 +90,7 @@ def test_without_a_grace_period_the_used_token_is_never_presented_again(connecte
     assert _stored(second.id).status == IntegrationStatus.CONNECTED
 
 
-@pytest.mark.parametrize("connected", [(8, 8)], indirect=True)
+@pytest.mark.parametrize("connected", [(6, 6)], indirect=True)
 def test_answers_lost_until_the_grace_period_ends_stop_before_a_replay(connected):
     env, first, second = connected
     _lose_next_answers(env, 10)
@@ -102,7 +102,7 @@ def test_answers_lost_until_the_grace_period_ends_stop_before_a_replay(connected
     assert tokens.interactive_token(second.id, force_refresh=True)
 
 
-@pytest.mark.parametrize("connected", [(0, 8)], indirect=True)
+@pytest.mark.parametrize("connected", [(0, 6)], indirect=True)
 def test_a_product_grace_longer_than_the_apps_is_what_replays(connected):
     """The README's warning, shown: VISMA_REFRESH_GRACE_SECONDS must not exceed the app's."""
     env, first, _ = connected

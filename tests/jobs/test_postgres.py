@@ -10,7 +10,7 @@ from app.jobs.queue import claim_next, enqueue_for_clients
 from app.jobs.worker import Worker
 from tests.jobs.executors import Recorder
 from tests.jobs.helpers import finished_all, make_integration, wait_for
-from tests.jobs.test_processes import start_worker, stop
+from tests.jobs.test_processes import start_worker, stop_all
 
 pytestmark = pytest.mark.postgres
 SCHEDULER = Actor.system("scheduler")
@@ -60,7 +60,7 @@ def test_four_worker_processes_drain_two_hundred_runs_each_exactly_once(pg_app, 
         try:
             wait_for(finished_all, timeout=120)
         finally:
-            outputs = [stop(w) for w in workers]
+            outputs = stop_all(workers)
         runs = all_runs()
         assert {(r.status, r.attempts) for r in runs} == {(RunStatus.SUCCEEDED, 1)}, outputs
         processes = {r.worker_id.split("/")[0] for r in runs}

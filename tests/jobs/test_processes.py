@@ -37,8 +37,8 @@ def start_worker(database_url, *args, overrides=None):
     )
 
 
-def stop(process, sig=signal.SIGTERM, timeout=30):
-    if process.poll() is None:
+def stop(process, sig=signal.SIGTERM, timeout=30, *, signalled=False):
+    if not signalled and process.poll() is None:
         process.send_signal(sig)
     try:
         output, _ = process.communicate(timeout=timeout)
@@ -47,6 +47,14 @@ def stop(process, sig=signal.SIGTERM, timeout=30):
         output, _ = process.communicate()
         raise AssertionError(f"worker did not stop in {timeout}s:\n{output}") from None
     return output
+
+
+def stop_all(processes, sig=signal.SIGTERM, timeout=30):
+    """Signal every process first, so they shut down side by side; their outputs in order."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(sig)
+    return [stop(process, sig, timeout, signalled=True) for process in processes]
 
 
 def queue_slow_run(seconds):

@@ -37,14 +37,16 @@ def _ok(run):
 def test_429_retry_after_is_honoured(env):
     integration, client = _ready(env)
     # A window of a few seconds: under load the run's first call may come a second after the
-    # calls spent here, and a one-second window would have reset by then.
-    env.sim.state.set_faults(throttle_limit=4, throttle_window=3)
-    for _ in range(4):  # someone else spent this window: our first call gets a 429
+    # calls spent here, and a one-second window would have reset by then. Ten calls a window:
+    # a full sync (nine calls) runs low on the next window's budget and paces itself, without
+    # waiting out a third window.
+    env.sim.state.set_faults(throttle_limit=10, throttle_window=3)
+    for _ in range(10):  # someone else spent this window: our first call gets a 429
         env.sim.state.count_call(env.sim.service_client_id, client.external_id)
     run = env.run(RunKind.FULL_SYNC, integration, client)
     _ok(run)
     status = visma_client().rate_limit(client.external_id)
-    assert status.throttled >= 1 and status.limit == 4
+    assert status.throttled >= 1 and status.limit == 10
     assert status.paced_seconds > 0  # and then it slowed down before further 429s
     env.sim.state.reset_faults()
     env.assert_equal_to_truth(client)

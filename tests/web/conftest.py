@@ -3,7 +3,6 @@ simulator for the OAuth flow, and (for the browser test) the whole app served ov
 
 from __future__ import annotations
 
-import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from app.integrations.models import Integration, IntegrationStatus
 from tests.conftest import sqlite_database
 from tests.factories import ClientFactory, IntegrationFactory
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 KUNDE = ("kunde@regnskap.test", "kunde-demo")
@@ -123,13 +121,6 @@ def sim_app(tmp_path, simulator):
 
 
 # --- the browser test's live app ---------------------------------------------------------------
-
-
-def require_chromium() -> None:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
 
 
 @dataclass

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.web.test_browser import WORK, chromium, login, row, visma_login  # noqa: F401
+from tests.web.test_browser import WORK, login, row, visma_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -18,7 +18,7 @@ LONG = "Regnskapsavdelingen-Oslo-og-Viken-" * 5
 
 
 @pytest.fixture(params=[375, 1280, 1440], ids=lambda w: f"{w}px")
-def page(request, chromium, live_app):  # noqa: F811
+def page(request, chromium, live_app):
     width = request.param
     context = chromium.new_context(viewport={"width": width, "height": 900}, locale="nb-NO")
     context.set_default_timeout(15_000)

@@ -33,11 +33,15 @@ browser:
 	  || echo "Could not install chromium: browser tests will be skipped."; }
 
 # Import contracts first (pyproject's [tool.importlinter]; about a second), then the tests in
-# parallel, one process per core (each builds the schema once); worksteal keeps both busy to
-# the end although a few tests take seconds. A single folder: $(BIN)/pytest tests/api
+# parallel, one process per core (each builds the schema once). tests/conftest.py puts the
+# slow tests first and `--dist load` deals them out in turn, so the run does not end waiting
+# for a long test that started last. Compiled modules are cached (__pycache__, ignored by git)
+# even where the environment asks Python not to: every test process and every `flask worker`
+# a test starts would compile the app and rewrite the tests again. A single folder:
+# $(BIN)/pytest tests/api
 test: $(STAMP) browser
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest -n auto --dist worksteal
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n auto --dist load
 
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -33,6 +33,13 @@ def csrf_token_from(html: str) -> str:
     return next(group for group in match.groups() if group)
 
 
+def pytest_collection_modifyitems(items):
+    """Slow tests first, then browser tests, the rest in file order: `--dist load` deals them
+    out in turn, so both processes start on the long ones and the run ends on short ones."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow")
+               else 1 if item.get_closest_marker("browser") else 2)
+
+
 _sqlite_template: Path | None = None
 
 

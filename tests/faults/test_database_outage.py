@@ -142,6 +142,7 @@ def test_workers_and_the_scheduler_log_one_line_per_outage_change(pg_behind_prox
     assert len(noisy) <= 2, [r.getMessage() for r in noisy]  # e.g. "lease lost" once
 
 
+@pytest.mark.slow
 def test_a_worker_process_started_without_a_database_writes_one_line_not_thousands(
     app_without_database, monkeypatch
 ):

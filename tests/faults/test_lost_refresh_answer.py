@@ -90,6 +90,7 @@ def test_without_a_grace_period_the_used_token_is_never_presented_again(connecte
     assert _stored(second.id).status == IntegrationStatus.CONNECTED
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("connected", [(6, 6)], indirect=True)
 def test_answers_lost_until_the_grace_period_ends_stop_before_a_replay(connected):
     env, first, second = connected

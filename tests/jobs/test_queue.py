@@ -201,6 +201,7 @@ def test_a_run_whose_lease_keeps_expiring_fails_with_a_clear_message(app):
         assert "stoppet uten å bli ferdig" in run.error_message and "2 ganger" in run.error_message
 
 
+@pytest.mark.slow
 def test_the_heartbeat_keeps_a_long_waiting_run_leased(app):
     app.config["RUN_LEASE_SECONDS"] = 2
     with app.app_context():

@@ -195,8 +195,12 @@ def test_paused_jobs_are_skipped_and_visible_from_any_process(app):
         assert "queued=1" in job["last_message"]
 
 
-def test_the_scheduler_service_runs_jobs_and_publishes_their_state(app):
+def test_the_scheduler_service_runs_jobs_and_publishes_their_state(app, monkeypatch):
+    from app.jobs import scheduler as scheduler_module
+
     app.config["SCHEDULER_TICK_SECONDS"] = 60
+    # The leader reads pause/resume from the table every few seconds; a resume shows sooner.
+    monkeypatch.setattr(scheduler_module, "STATE_SYNC_SECONDS", 0.5)
     with app.app_context():
         make_integration("Planlagt AS", 3, next_sync_at=utcnow() - timedelta(minutes=1))
         pause_job("prune_run_history")

@@ -34,6 +34,7 @@ def _ok(run):
     assert not [w for w in run.warnings if not w["check"].endswith("_jump")], run.warnings
 
 
+@pytest.mark.slow
 def test_429_retry_after_is_honoured(env):
     integration, client = _ready(env)
     # A window of a few seconds: under load the run's first call may come a second after the
@@ -175,6 +176,7 @@ def _kill(env, kind, integration, client, pages):
     db.session.commit()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sim_config", [__import__("app.visma.simulator", fromlist=["x"])
                                         .SimulatorConfig(journal_lines=2500, seed=5)])
 def test_killed_runs_lose_nothing_and_readers_see_a_whole_copy(env, sim_config, monkeypatch):
@@ -214,6 +216,7 @@ def test_a_grant_revoked_in_visma_is_noticed_at_the_next_client_list_refresh(env
     assert integration.status == IntegrationStatus.REAUTHORIZATION_REQUIRED
 
 
+@pytest.mark.slow
 def test_a_long_throttle_wait_is_shown_in_the_runs_status(env):
     integration, client = _ready(env)
     env.sim.state.set_faults(throttle_limit=4, throttle_window=3)

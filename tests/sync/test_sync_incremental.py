@@ -30,6 +30,7 @@ def _ready(env, name="Nordlys Regnskap AS"):
     return integration, client
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sim_config", [SimulatorConfig(seed=3, journal_lines=600),
                                         SimulatorConfig(seed=11, journal_lines=900)],
                          ids=["seed3", "seed11"])

@@ -16,6 +16,7 @@ from .mutations import mutate
 pytestmark = pytest.mark.postgres
 
 
+@pytest.mark.slow
 def test_full_then_incremental_rounds_on_postgres(tmp_path, sim, postgres_url):
     env = make_env(tmp_path, sim, SQLALCHEMY_DATABASE_URI=postgres_url)
     with env.app.app_context():

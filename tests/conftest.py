@@ -257,8 +257,11 @@ def chromium():
     about a second). Each test opens its own context or page and closes it: no cookies carry
     over."""
     require_chromium()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Expectations wait as long as the pages' actions do (15 s, not 5): a loaded machine
+    # answers late; a page that never shows what is expected still fails.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

@@ -29,7 +29,7 @@ def live_app(tmp_path):
     sim = start_simulator(SimulatorConfig(vouchers_per_month=4, latency=0.15))
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=sqlite_database(tmp_path / "live.db"),
                      TRIPLETEX_API_URL=sim.api_url, TRIPLETEX_CONSUMER_TOKEN=sim.consumer_token,
-                     WORKER_THREADS=2, WORKER_POLL_SECONDS=0.3)
+                     WORKER_THREADS=2, WORKER_POLL_SECONDS=0.1)
     try:
         with serve_live(app, sim) as live:
             yield live

@@ -146,7 +146,7 @@ def live_app(tmp_path, simulator):
         VISMA_CLIENT_SECRET=simulator.client_secret,
         VISMA_SIMULATOR=True,
         WORKER_THREADS=2,
-        WORKER_POLL_SECONDS=0.3,
+        WORKER_POLL_SECONDS=0.1,
     )
     with serve_live(app, simulator) as live:
         yield live
@@ -183,7 +183,7 @@ def start_worker(app):
     """The issue-5 worker, in this process (not the process-wide background singleton)."""
     from app.jobs.worker import Worker
 
-    return Worker(app, threads=2, poll_seconds=0.3, name="test-worker").start()
+    return Worker(app, threads=2, poll_seconds=0.1, name="test-worker").start()
 
 
 def stop_worker(worker) -> None:

@@ -33,15 +33,17 @@ browser:
 	  || echo "Could not install chromium: browser tests will be skipped."; }
 
 # Import contracts first (pyproject's [tool.importlinter]; about a second), then the tests in
-# parallel, one process per core (each builds the schema once). tests/conftest.py puts the
-# slow tests first and `--dist load` deals them out in turn, so the run does not end waiting
-# for a long test that started last. Compiled modules are cached (__pycache__, ignored by git)
-# even where the environment asks Python not to: every test process and every `flask worker`
-# a test starts would compile the app and rewrite the tests again. A single folder:
-# $(BIN)/pytest tests/api
+# parallel (each process builds the schema once): one process per core and one more, as many
+# tests spend seconds waiting (a browser, a `flask worker`, a simulator's latency). The slow
+# tests come first (tests/conftest.py) and `--dist load --maxschedchunk 1` hands out one test
+# at a time to whichever process is free, so the run does not end waiting for a long test
+# that started last. Compiled modules are cached (__pycache__, ignored by git) even where the
+# environment asks Python not to: every test process and every `flask worker` a test starts
+# would compile the app and rewrite the tests again. A single folder: $(BIN)/pytest tests/api
+TEST_PROCESSES ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: $(STAMP) browser
 	$(BIN)/lint-imports --no-cache
-	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n auto --dist load
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(TEST_PROCESSES) --dist load --maxschedchunk 1
 
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

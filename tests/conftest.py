@@ -34,8 +34,9 @@ def csrf_token_from(html: str) -> str:
 
 
 def pytest_collection_modifyitems(items):
-    """Slow tests first, then browser tests, the rest in file order: `--dist load` deals them
-    out in turn, so both processes start on the long ones and the run ends on short ones."""
+    """Slow tests first, then browser tests, the rest in file order: `make test` hands them
+    out one at a time, so the processes start on the long ones and the run ends on short
+    ones."""
     items.sort(key=lambda item: 0 if item.get_closest_marker("slow")
                else 1 if item.get_closest_marker("browser") else 2)
 

@@ -18,7 +18,7 @@ from app.jobs.queue import enqueue
 from app.sync import engine
 from app.visma.simulator import SimulatorConfig
 from tests.jobs.helpers import wait_for
-from tests.jobs.test_processes import start_worker, status_of, stop, stop_all
+from tests.jobs.test_processes import start_worker, status_of, stop
 from tests.sync.conftest import ACTOR, make_env
 
 from .stalls import PollingReader, rows_outside_visible_copy, synced_then_changed
@@ -77,7 +77,7 @@ def test_a_sigstopped_worker_changes_nothing_after_another_took_its_run(
                                                                   RunStatus.RUNNING),
                          timeout=120, interval=0.1)
                 time.sleep(1)  # whatever the woken worker still does, readers watch it
-            outputs = dict(zip(workers, stop_all(workers), strict=True))
+            outputs = {process: stop(process) for process in workers}
 
             assert not reader.seen, "\n".join(sorted(set(reader.seen)))
             assert reader.polls > 10

@@ -368,15 +368,6 @@ def lines_in_batches() -> Listing:
     return Listing(registry.BY_NAME["journal_lines"])
 
 
-BATCH_PAGING = [
-    Param(
-        "limit",
-        "limit",
-        "Batches per page (default 500, at most 1000; each with its lines).",
-        maximum=1000,
-    ),
-    PAGING[1],
-]
 LINE_REPEATS = ("module", "batch_number", "period", "deleted")
 
 

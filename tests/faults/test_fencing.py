@@ -48,15 +48,20 @@ def _stored_generations(client_id: int) -> list[int]:
                                    .where(DatasetState.client_id == client_id)))
 
 
+def _full_sync_claimed_by_worker_a():
+    """A client's queued full sync, claimed by worker A: (client id, run, A's claim)."""
+    integration_id, (client_id,) = make_integration("Gjerde AS", 1)
+    run, _ = enqueue(RunKind.FULL_SYNC, integration_id=integration_id,
+                     client_id=client_id, actor=OPERATOR)
+    db.session.commit()
+    return client_id, run, claim_run(run.id, "worker-A")
+
+
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_commit_lands_only_while_its_worker_holds_the_run(database, request):
     app = request.getfixturevalue("app" if database == "sqlite" else "pg_app")
     with app.app_context():
-        integration_id, (client_id,) = make_integration("Gjerde AS", 1)
-        run, _ = enqueue(RunKind.FULL_SYNC, integration_id=integration_id,
-                         client_id=client_id, actor=OPERATOR)
-        db.session.commit()
-        first = claim_run(run.id, "worker-A")
+        client_id, run, first = _full_sync_claimed_by_worker_a()
         with fenced(first):
             _raw_insert(client_id, 1)
             db.session.commit()  # A holds the run: its write lands
@@ -190,11 +195,7 @@ def test_a_full_syncs_background_page_writer_commits_only_while_its_worker_holds
             GLBalance.client_id == client_id, GLBalance.generation == generation))
 
     with pg_app.app_context():
-        integration_id, (client_id,) = make_integration("Gjerde AS", 1)
-        run, _ = enqueue(RunKind.FULL_SYNC, integration_id=integration_id,
-                         client_id=client_id, actor=OPERATOR)
-        db.session.commit()
-        first = claim_run(run.id, "worker-A")
+        client_id, run, first = _full_sync_claimed_by_worker_a()
         with fenced(first):
             writer = store.PageWriter.for_session()
             writer.write(*page(1, "202501"), now=utcnow())

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.web.test_browser import WORK, login, row, visma_login
+from tests.web.test_browser import WORK, fits, login, row, visma_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,12 +29,6 @@ def page(request, chromium, live_app):
     yield page
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
-
-
-def fits(page) -> None:
-    """Nothing sticks out sideways: the page is no wider than the window."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.width, f"{page.url} is {width} px wide in a {page.width} px window"
 
 
 def shot(page, screenshots, name):

@@ -368,15 +368,22 @@ def test_malformed_page_once(sim_state, api):
 
 
 def test_timeout_and_latency_sleep(sim_state, api, monkeypatch):
+    from types import SimpleNamespace
+
+    from app.visma.simulator import erp
+
+    # The simulator's own clock: each reading 0.1 s later, as if its work took that long.
+    readings = iter(range(1_000))
     slept = []
-    monkeypatch.setattr("app.visma.simulator.erp.time.sleep", slept.append)
+    monkeypatch.setattr(erp, "time", SimpleNamespace(sleep=slept.append,
+                                                     monotonic=lambda: next(readings) / 10))
     sim_state.set_faults(timeout_seconds=30, timeout_calls=1, latency=0.25)
     assert api("/v1/financialPeriod").status_code == 200
     assert api("/v1/financialPeriod").status_code == 200
     # a call takes at least the latency: the simulator sleeps what its own work left of it
     # (the first call times out first: its latency is slept after the 30 s)
-    assert slept[0] == 30 and len(slept) == 3
-    assert all(0.2 < seconds <= 0.25 for seconds in slept[1:])
+    assert slept[0] == 30
+    assert slept[1:] == [pytest.approx(0.15), pytest.approx(0.15)]
 
 
 def test_token_lifetime_knob(sim_client, sim_state, trekkspill):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
@@ -9,9 +10,10 @@ import re
 import time
 import uuid
 
+import orjson
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from .ledger import Batch, fmt_ts
+from .ledger import fmt_ts
 from .state import ERP_READ_SCOPES, SimulatorState
 from .tokens import InvalidToken
 
@@ -192,11 +194,13 @@ def metadata(total: int) -> dict:
 
 
 def list_response(rows: list[dict]) -> Response:
-    """A bare JSON array; the malformed-page fault truncates it."""
-    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    """A bare JSON array; the malformed-page fault truncates it. (orjson: a large company's
+    pages cost the simulator a third less, and it shares the machine with the sync it feeds.)"""
+    body = orjson.dumps(rows)
     if state().take_malformed():
-        text = text[: max(len(text) // 2, 1)]
-    return Response(text, mimetype="application/json")
+        text = body.decode()
+        body = text[: max(len(text) // 2, 1)].encode()
+    return Response(body, mimetype="application/json")
 
 
 def paged(rows: list[dict], with_metadata: bool = True) -> Response:
@@ -288,8 +292,8 @@ def gl_balances():
 
 @bp.get("/v2/journaltransaction")
 def journal():
-    keep = modified_filter(with_condition=False)
-    period = parse_period("periodId", required=keep is None)
+    since = parse_timestamp()
+    period = parse_period("periodId", required=since is None)
     module = request.args.get("module", "").removeprefix("Module")
     status = request.args.get("status")
     number, size = paging()
@@ -297,33 +301,21 @@ def journal():
     with sim.lock:
         without_account = set(sim.faults.lines_without_account)
         books = ledger()
-        source = books.by_period.get(period, []) if period else books.batches.values()
-        batches: list[Batch] = [
-            b for b in source
-            if (keep is None or keep(b.modified))
-            and (not module or b.module == module)
-            and (not status or b.status == status)
-        ]
-        total = sum(len(b.lines) for b in batches)
-        meta = metadata(total)
+        batches, ends = books.journal_selection(period, since, module, status)
+        meta = metadata(ends[-1] if ends else 0)
         start, end = (number - 1) * size, number * size
         rows = []
-        offset = 0
-        for batch in batches:
-            count = len(batch.lines)
-            if offset + count <= start:
-                offset += count
-                continue
+        for index in range(bisect.bisect_right(ends, start), len(batches)):
+            batch, offset = batches[index], ends[index] - len(batches[index].lines)
             if offset >= end:
                 break
-            piece = batch.lines[max(0, start - offset): min(count, end - offset)]
+            piece = batch.lines[max(0, start - offset): end - offset]
             row = books.batch_json(batch, piece)
             if batch.number in without_account:
                 for line in row["journalTransactionLines"]:
                     if line["lineNumber"] == 1:
                         del line["accountNumber"]
             rows.append({**row, "metadata": meta})
-            offset += count
     return list_response(rows)
 
 

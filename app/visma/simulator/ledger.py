@@ -289,6 +289,7 @@ class Ledger:
         self._next_party_id = 1
         self.change_count = 0
         self._gl_cache: tuple[int, list[dict]] | None = None
+        self._journal_cache: dict[tuple, tuple[list[Batch], list[int]]] = {}
 
     @property
     def default_branch(self) -> str:
@@ -320,6 +321,7 @@ class Ledger:
         self.by_period[batch.period].append(batch)
         if batch.status != "Voided":
             self._apply(batch, +1)
+        self.change_count += 1
 
     def _apply(self, batch: Batch, sign: int) -> None:
         period = batch.period
@@ -390,6 +392,27 @@ class Ledger:
     def _changed(self) -> None:
         self.change_count += 1
         self._gl_cache = None
+
+    def journal_selection(self, period: str | None, since: dt.datetime | None, module: str,
+                          status: str | None) -> tuple[list[Batch], list[int]]:
+        """The batches a journal query selects, in order, with the running line count at the
+        end of each: a page is then a bisection, not a scan of the whole journal (which made
+        every page of a large company cost as much as the company). Kept until the books
+        change; a parallel read asks the same query once per page."""
+        key = (period, since, module, status)
+        cached = self._journal_cache.get(key)
+        if cached is not None and cached[0] == self.change_count:
+            return cached[1]
+        source = self.by_period.get(period, []) if period else self.batches.values()
+        batches = [b for b in source
+                   if (since is None or b.modified >= since)
+                   and (not module or b.module == module)
+                   and (not status or b.status == status)]
+        selection = batches, list(itertools.accumulate(len(b.lines) for b in batches))
+        if len(self._journal_cache) >= 16:
+            self._journal_cache.clear()
+        self._journal_cache[key] = (self.change_count, selection)
+        return selection
 
     # ---- queries ----
 

@@ -30,7 +30,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -382,6 +381,13 @@ def write_journal_lines(
     return _execute_upsert(JournalLine, carry, params)
 
 
+def _write_journal_page(client_id: int, generation: int, batches: list[dict],
+                        lines: Sequence[tuple], *, now: datetime, carry_from: int | None) -> None:
+    """A page's batches and their lines, one background job: one transaction, one commit."""
+    write_rows(JournalBatch, client_id, generation, batches, now=now, carry_from=carry_from)
+    write_journal_lines(client_id, generation, lines, now=now, carry_from=carry_from)
+
+
 def _line_hash_text(module, batch_number, line_number, period, account_number, subaccount,
                     branch_number, description, debit, credit, debit_in_currency,
                     credit_in_currency, reference_number, vat_code, vat_description,
@@ -556,15 +562,14 @@ class PageWriter:
 
     def _run(self, app, session_info: dict) -> None:
         with app.app_context():
-            db.session().info.update(session_info)
+            # No flush to disk per page: the rows are invisible until the flip, whose
+            # synchronous commit makes every earlier commit durable too (PostgreSQL writes its
+            # log in order); a crash before it loses only an unfinished generation, which the
+            # next full sync drops anyway.
+            db.session().info.update(session_info, **{ASYNC_COMMIT: True})
             try:
                 while (job := self._pages.get()) is not self._STOP:
                     if self._error is None:
-                        # No flush to disk per page: the rows are invisible until the flip,
-                        # whose synchronous commit makes every earlier commit durable too
-                        # (PostgreSQL writes its log in order); a crash before it loses only
-                        # an unfinished generation, which the next full sync drops anyway.
-                        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
                         job()
                         db.session.commit()
             except BaseException as exc:  # re-raised in the caller's thread
@@ -681,45 +686,86 @@ def _merge_statement(model: type[SyncedRow], carry: bool, returning: bool,
     return statement + (f" RETURNING {key_list}" if returning else "")
 
 
+ASYNC_COMMIT = "store.async_commit"
+"""Session info flag: this session's page transactions commit without waiting for the disk
+(``PageWriter``); set with the page's first statement, not a round trip of its own."""
+
+
 def _copy_merge(model: type[SyncedRow], client_id: int, generation: int, rows: Iterable[tuple],
                 *, now: datetime, carry_from: int | None, returning: bool = False
                 ) -> tuple[int, list[tuple]]:
     """One page into PostgreSQL: ``rows`` (``_staged_columns`` order, timestamps naive UTC)
-    through COPY into the staging table, then one merge. A few round trips per page, none per
-    row. Returns (rows inserted or changed, their natural keys when ``returning``).
+    through COPY, then at most one merge: a few round trips per page, none per row. Returns
+    (rows inserted or changed, their natural keys when ``returning``).
 
-    Into a new generation (``carry_from`` given) the page is first tried as a plain INSERT
-    (in a savepoint): there a key can already be present only when the source repeated a
-    record on an earlier page, and then the page is merged as usual."""
-    stage, create = _staging_ddl(model, _PG_DIALECT)
+    Into a new generation (``carry_from`` given) a page can meet a key already there only
+    when the source repeated a record on an earlier page. So the page is tried first without
+    the merge's work, in a savepoint: with nothing to carry over (a company's first full
+    sync) COPY goes straight into the table; otherwise a plain INSERT from the staging table
+    takes the carried ``changed_at``. A repeated key fails that try, and the page is merged
+    as usual (the later copy wins)."""
     params = {"client_id": client_id, "generation": generation, "carry_from": carry_from,
               "now": _naive_utc(now)}
     carry = carry_from is not None
-    cursor = db.session.connection().connection.cursor()
+    # Client-side binding: the parameters are ints and a timestamp, and several statements
+    # go in one round trip (a page written while the run maps the next one waits for each
+    # answer behind the mapping thread's hold on the GIL).
+    cursor = psycopg.ClientCursor(db.session.connection().connection.driver_connection)
+    setting = ("SET LOCAL synchronous_commit TO OFF; "
+               if db.session().info.get(ASYNC_COMMIT) else "")
     try:
-        cursor.execute(create)
-        with cursor.copy(f"COPY {stage} ({', '.join(_staged_columns(model))}) FROM STDIN"
-                         ) as copy:
-            write_row = copy.write_row
-            for row in rows:
-                write_row(row)
-        if carry:
-            cursor.execute("SAVEPOINT fresh_page")
+        if carry and not returning and not _carries_rows(cursor, model, client_id, carry_from):
+            rows = rows if isinstance(rows, list) else list(rows)  # kept for the merge
+            cursor.execute(setting + "SAVEPOINT fresh_page")
+            setting = ""
             try:
-                cursor.execute(_merge_statement(model, carry, returning, conflicts=False),
-                               params)
+                _copy(cursor, model.__table__.name, (*_staged_columns(model), "client_id",
+                      "generation", "changed_at"),
+                      ((*row, client_id, generation, params["now"]) for row in rows))
             except psycopg.errors.UniqueViolation:
                 cursor.execute("ROLLBACK TO SAVEPOINT fresh_page")
             else:
-                keys = [tuple(found) for found in cursor.fetchall()] if returning else []
                 count = cursor.rowcount
                 cursor.execute("RELEASE SAVEPOINT fresh_page")
-                return count, keys
+                return count, []
+        stage, create = _staging_ddl(model, _PG_DIALECT)
+        cursor.execute(setting + create)
+        _copy(cursor, stage, _staged_columns(model), rows)
+        if carry:
+            try:
+                cursor.execute("SAVEPOINT fresh_page; "
+                               + _merge_statement(model, carry, returning, conflicts=False)
+                               + "; RELEASE SAVEPOINT fresh_page", params)
+            except psycopg.errors.UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT fresh_page")
+            else:
+                cursor.nextset()  # the INSERT's result, after the SAVEPOINT's
+                keys = [tuple(found) for found in cursor.fetchall()] if returning else []
+                return cursor.rowcount, keys
         cursor.execute(_merge_statement(model, carry, returning), params)
         keys = [tuple(found) for found in cursor.fetchall()] if returning else []
         return cursor.rowcount, keys
     finally:
         cursor.close()
+
+
+def _copy(cursor, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
+
+
+def _carries_rows(cursor, model: type[SyncedRow], client_id: int, generation: int) -> bool:
+    """Whether the replaced generation holds rows of ``model`` to carry ``changed_at`` from.
+    Asked once per session (a full sync's writer): nothing writes that generation any more."""
+    info = db.session().info
+    key = ("store.carries_rows", model.__table__.name, client_id, generation)
+    if key not in info:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {model.__table__.name} "
+                       "WHERE client_id = %s AND generation = %s)", (client_id, generation))
+        info[key] = cursor.fetchone()[0]
+    return info[key]
 
 
 @cache
@@ -1050,10 +1096,9 @@ class RunWriter:
         (the fused path); voided batches are not written."""
         generation = self._generation("journal_batches")
         live = [(batch, values) for batch, values in batches if batch["deleted_at"] is None]
-        self._write(write_rows, JournalBatch, self.client_id, generation,
-                    [batch for batch, _ in live], now=self.now, carry_from=self.carry_from)
-        self._write(write_journal_lines, self.client_id, generation, journal_line_rows(live),
-                    now=self.now, carry_from=self.carry_from)
+        self._write(_write_journal_page, self.client_id, generation,
+                    [batch for batch, _ in live], journal_line_rows(live), now=self.now,
+                    carry_from=self.carry_from)
 
     def live_rows(self, dataset: str, *conditions, columns: Sequence = ()) -> list:
         """The live rows (within ``conditions``) of the generation written: ``(id,

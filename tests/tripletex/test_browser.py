@@ -24,9 +24,7 @@ def live_app(tmp_path):
     from app import create_app
     from config import TestConfig
 
-    # Latency keeps the first client-list refresh slower than a page load, so the page shows
-    # the connect message before it reloads itself with the clients.
-    sim = start_simulator(SimulatorConfig(vouchers_per_month=4, latency=0.15))
+    sim = start_simulator(SimulatorConfig(vouchers_per_month=4))
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=sqlite_database(tmp_path / "live.db"),
                      TRIPLETEX_API_URL=sim.api_url, TRIPLETEX_CONSUMER_TOKEN=sim.consumer_token,
                      WORKER_THREADS=2, WORKER_POLL_SECONDS=0.1)
@@ -59,6 +57,10 @@ def test_customer_connects_tripletex_with_the_demo_key_and_syncs_its_clients(pag
     page.goto(base + "/integrasjoner/ny")
     page.get_by_role("radio", name="Tripletex").check()
     page.get_by_label("Regnskapskontorets brukernøkkel (Tripletex)").fill(sim.firm_key)
+    # Slow answers keep the first client-list refresh running for seconds after the page has
+    # loaded, so the connect message is there to read before the page reloads itself with the
+    # clients (on a loaded machine a fraction of a second was not always enough).
+    sim.state.set_faults(latency=1.0)
     page.get_by_role("button", name="Opprett").click()
     expect(page.locator(".flash")).to_contain_text(
         "Tripletex er koblet til: nøkkelen gir tilgang til 3 klienter.")

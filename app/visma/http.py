@@ -208,7 +208,19 @@ def on_throttle_wait(listener: Callable[[float], None]):
         _throttle_listeners.listener = previous
 
 
-def _tell(listener: Callable[[float], None], seconds: float) -> None:
+def current_throttle_listener() -> Callable[[float], None] | None:
+    """This thread's listener (threads fetching on its behalf relay their waits to it)."""
+    return getattr(_throttle_listeners, "listener", None)
+
+
+def adopt_throttle_listener(listener: Callable[[float], None] | None) -> None:
+    """Make ``listener`` this thread's for good: for a thread that only ever fetches on behalf
+    of another (a stream's prefetch or page thread)."""
+    _throttle_listeners.listener = listener
+
+
+def tell(listener: Callable[[float], None], seconds: float) -> None:
+    """Call a throttle listener; its failure is logged, never raised into the calls."""
     try:
         listener(seconds)
     except Exception:  # a status line must never break the calls it describes
@@ -278,13 +290,13 @@ class HttpClient:
 
     def _wait_for_visma(self, seconds: float) -> None:
         """A wait Visma's rate limit imposes: the thread's listener (a run's status) hears of it."""
-        listener = getattr(_throttle_listeners, "listener", None)
+        listener = current_throttle_listener()
         noticed = listener is not None and seconds >= THROTTLE_NOTICE_SECONDS
         if noticed:
-            _tell(listener, seconds)
+            tell(listener, seconds)
         self._wait(seconds)
         if noticed:
-            _tell(listener, 0.0)
+            tell(listener, 0.0)
 
     def get_json(
         self,

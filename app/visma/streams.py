@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar, TypeVar
 
 from .errors import MalformedResponse
+from .http import adopt_throttle_listener, current_throttle_listener, tell
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +185,9 @@ class PageNumberPaginator(Paginator):
         slow page holds up only its own slot: the others go on with the pages after it."""
         last_number = -(-total // size)
         numbers = iter(range(2, last_number + 1))
-        pool = ThreadPoolExecutor(max_workers=stream.concurrency,
-                                  thread_name_prefix="visma-page")
+        pool = ThreadPoolExecutor(max_workers=stream.concurrency, thread_name_prefix="visma-page",
+                                  initializer=adopt_throttle_listener,
+                                  initargs=(current_throttle_listener(),))
         pending: deque[tuple[int, Future]] = deque()
 
         def submit() -> None:
@@ -534,15 +536,24 @@ class prefetched(Iterator[T]):  # noqa: N801 - used like the function it replace
     def __init__(self, items: Iterable[T], depth: int = 1) -> None:
         self._slots: queue.Queue[tuple[object, Any]] = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
+        listener = current_throttle_listener()
+        self._relay = ThrottleRelay(listener) if listener is not None else None
         # the thread holds no reference to this object, so dropping it stops the thread
-        self._worker = threading.Thread(target=_produce, args=(items, self._slots, self._stop),
-                                        name="visma-prefetch", daemon=True)
+        self._worker = threading.Thread(target=_produce, name="visma-prefetch", daemon=True,
+                                        args=(items, self._slots, self._stop, self._relay))
         self._worker.start()
 
     def __next__(self) -> T:
         if self._stop.is_set():
             raise StopIteration
-        kind, value = self._slots.get()
+        while True:
+            try:
+                kind, value = self._slots.get(timeout=RELAY_SECONDS if self._relay else None)
+                break
+            except queue.Empty:  # still waiting: perhaps for Visma's rate limit, say so
+                self._relay.deliver()  # type: ignore[union-attr]
+        if self._relay is not None:
+            self._relay.deliver()
         if kind is _DONE:
             self.close()
             raise StopIteration
@@ -561,7 +572,48 @@ class prefetched(Iterator[T]):  # noqa: N801 - used like the function it replace
         self._stop.set()
 
 
-def _produce(items: Iterable[T], slots: queue.Queue, stop: threading.Event) -> None:
+RELAY_SECONDS = 0.25
+"""How often a consumer waiting for a page passes on the fetching threads' rate-limit waits."""
+
+
+class ThrottleRelay:
+    """Rate-limit waits met in fetching threads, told to the consuming thread's listener from
+    the consuming thread itself (a run's listener writes the run's status in that thread's
+    database session): once when the first wait starts, with ``0`` when the last one ends."""
+
+    def __init__(self, listener: Callable[[float], None]) -> None:
+        self.listener = listener
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._longest = 0.0
+        self._told = False
+
+    def __call__(self, seconds: float) -> None:
+        """A fetching thread's wait begins (``seconds``) or ends (``0``)."""
+        with self._lock:
+            if seconds > 0:
+                self._waiting += 1
+                self._longest = max(self._longest, seconds)
+            else:
+                self._waiting = max(0, self._waiting - 1)
+
+    def deliver(self) -> None:
+        """In the consuming thread: tell the listener what changed since it was last told."""
+        with self._lock:
+            waiting, longest = self._waiting, self._longest
+            if not waiting:
+                self._longest = 0.0
+        if waiting and not self._told:
+            self._told = True
+            tell(self.listener, longest)
+        elif not waiting and self._told:
+            self._told = False
+            tell(self.listener, 0.0)
+
+
+def _produce(items: Iterable[T], slots: queue.Queue, stop: threading.Event,
+             relay: ThrottleRelay | None = None) -> None:
+    adopt_throttle_listener(relay)
     def put(item: tuple[object, Any]) -> bool:
         while not stop.is_set():
             try:

@@ -219,9 +219,9 @@ def test_a_grant_revoked_in_visma_is_noticed_at_the_next_client_list_refresh(env
 @pytest.mark.slow
 def test_a_long_throttle_wait_is_shown_in_the_runs_status(env):
     integration, client = _ready(env)
-    # Five-second windows: most calls run in prefetch threads, and the run's own thread must
-    # still meet a wait of two seconds or more (the notice's threshold) when it comes late in
-    # a window under load.
+    # Five-second windows: a call late in a window under load must still meet a wait of two
+    # seconds or more (the notice's threshold). Most calls run in prefetch and page threads;
+    # their waits are told in the run's thread (tests/visma/test_parallel_paging.py).
     env.sim.state.set_faults(throttle_limit=4, throttle_window=5)
     for _ in range(4):  # someone else spent this window: our first calls wait
         env.sim.state.count_call(env.sim.service_client_id, client.external_id)

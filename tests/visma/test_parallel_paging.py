@@ -73,6 +73,9 @@ class FakeVisma:
             self.asked.append((path, number))
             headers, allowed = self._rate()
             fault = self.faults.pop((path, number), None)
+            retry_after = "1"
+            if isinstance(fault, tuple):  # (429, Retry-After)
+                fault, retry_after = fault
             if (path, number) in self.broken:
                 fault = 500
         try:
@@ -83,7 +86,7 @@ class FakeVisma:
                 self.throttled += 1
                 return 429, headers, json.dumps({"message": "Rate limit is exceeded."})
             if fault == 429:
-                return 429, {"Retry-After": "1"}, json.dumps({"message": "Rate limit"})
+                return 429, {"Retry-After": retry_after}, json.dumps({"message": "Rate limit"})
             if fault is not None:
                 return fault, {}, json.dumps({"message": "An error has occurred."})
             body = (self._journal_page(number, size) if path.endswith("journaltransaction")
@@ -249,3 +252,30 @@ def test_a_slow_page_holds_up_only_its_own_slot(api, mocked, fake_time):
         slow.set()
         reader.join(timeout=30)
     assert numbers(got) == numbers(customers(100))
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_rate_limit_wait_in_a_fetching_thread_is_told_in_the_reading_thread(
+        make_client, mocked, fake_time, concurrency):
+    """A run shows Visma's rate-limit waits however its pages are fetched: a long wait met by
+    a prefetch or page thread reaches the listener of the thread that reads the stream, in
+    that thread (whose listener writes the run's status in its own database session), once
+    when it begins and once when it ends."""
+    from app.visma.http import on_throttle_wait
+
+    def sleep(seconds):
+        fake_time.sleep(seconds)
+        time.sleep(0.6)  # the wait lasts while the reader waits for its next page
+
+    add_service_token(mocked)
+    api = make_client(sleep=sleep).tenant_api(TENANT, concurrency=4)
+    server = FakeVisma(fake_time, customers=customers(40), max_page_size=5)
+    server.mount(mocked)
+    server.faults = {("/v1/customer", 3): (429, "30")}
+    reader, heard = threading.current_thread(), []
+    with on_throttle_wait(lambda s: heard.append((s, threading.current_thread() is reader))):
+        pages = api.stream("customers").pages(prefetch=2, concurrency=concurrency)
+        assert numbers(record for page in pages for record in page) == numbers(customers(40))
+    assert not server.faults  # the 429 was answered, waited out and retried
+    assert [(seconds >= 30, here) for seconds, here in heard] == [(True, True), (False, True)]
+    assert heard[-1][0] == 0

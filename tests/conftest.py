@@ -190,6 +190,14 @@ def _postgres_worker_schema():
     builder = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=_schema_url(schema))
     with builder.app_context():
         db.create_all()
+        # Claims take advisory locks keyed by integration id, and those are database-wide:
+        # test processes (and suites) that all number their integrations from 1 would take
+        # each other's locks. Each process numbers them from a base of its own instead.
+        base = 1 + int(uuid.uuid4().hex[:6], 16) * 100
+        sequence = db.session.scalar(text(
+            f"SELECT pg_get_serial_sequence('\"{schema}\".integration', 'id')"))
+        db.session.execute(text(f"ALTER SEQUENCE {sequence} START WITH {base} RESTART"))
+        db.session.commit()
         tables = ", ".join(f'"{schema}"."{table.name}"' for table in db.metadata.sorted_tables)
         db.session.remove()
         db.engine.dispose()

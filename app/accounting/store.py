@@ -434,14 +434,16 @@ def _values_getter(model: type[SyncedRow]):
 
 
 def _has_rows(model: type[SyncedRow], client_id: int, generation: int) -> bool:
-    """SQLite: whether the generation holds any row, so a first full sync skips the carry-over
-    probe (asked once per page: plain driver SQL, an index probe, none of the ORM's work).
-    PostgreSQL's merge probes an empty generation as cheaply as it asks."""
-    found = db.session.connection().exec_driver_sql(
-        f"SELECT 1 FROM {model.__table__.name} WHERE client_id = ? AND generation = ? LIMIT 1",
-        (client_id, generation),
-    ).first()
-    return found is not None
+    """Whether a generation holds any row of ``model``: a full sync skips the carry-over work
+    when the generation it replaces has none (a company's first). Asked once per session (one
+    run's) and kept: nothing writes a replaced generation any more."""
+    info = db.session().info
+    key = ("store.has_rows", model.__table__.name, client_id, generation)
+    if key not in info:
+        info[key] = db.session.scalar(
+            select(literal(True)).where(model.client_id == client_id,
+                                        model.generation == generation).limit(1)) is not None
+    return info[key]
 
 
 @lru_cache(maxsize=8192)  # `now` and each batch's stamp repeat on every row and line
@@ -714,7 +716,7 @@ def _copy_merge(model: type[SyncedRow], client_id: int, generation: int, rows: I
     setting = ("SET LOCAL synchronous_commit TO OFF; "
                if db.session().info.get(ASYNC_COMMIT) else "")
     try:
-        if carry and not returning and not _carries_rows(cursor, model, client_id, carry_from):
+        if carry and not returning and not _has_rows(model, client_id, carry_from):
             rows = rows if isinstance(rows, list) else list(rows)  # kept for the merge
             cursor.execute(setting + "SAVEPOINT fresh_page")
             setting = ""
@@ -754,18 +756,6 @@ def _copy(cursor, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> 
         write_row = copy.write_row
         for row in rows:
             write_row(row)
-
-
-def _carries_rows(cursor, model: type[SyncedRow], client_id: int, generation: int) -> bool:
-    """Whether the replaced generation holds rows of ``model`` to carry ``changed_at`` from.
-    Asked once per session (a full sync's writer): nothing writes that generation any more."""
-    info = db.session().info
-    key = ("store.carries_rows", model.__table__.name, client_id, generation)
-    if key not in info:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {model.__table__.name} "
-                       "WHERE client_id = %s AND generation = %s)", (client_id, generation))
-        info[key] = cursor.fetchone()[0]
-    return info[key]
 
 
 @cache

@@ -77,23 +77,23 @@ THROTTLE_NOTICE = "Visma.net begrenser antall kall; venter {wait} før neste kal
 def _throttle_notice(run_id: int, progress: Progress):
     """Shows the user a wait Visma's rate limit imposes in the run's status, then the step
     again, instead of a step that seems stuck."""
-    interrupted: list[str] = []  # the step the notice replaced, while waits go on
+    replaced: str | None = None  # the step the notice stands in for while waits go on
     waits = 0  # several streams' fetching may wait at once (each told in this thread)
 
     def notice(seconds: float) -> None:
-        nonlocal waits
+        nonlocal replaced, waits
         if seconds <= 0:
             waits = max(0, waits - 1)
-            if not waits and interrupted:
-                progress.update(interrupted.pop())
+            if not waits and replaced is not None:
+                progress.update(replaced)
+                replaced = None
             return
         waits += 1
-        if not interrupted:
-            step = db.session.scalar(select(SyncRun.current_step)
-                                     .where(SyncRun.id == run_id)) or ""
-            interrupted.append(step)
+        if replaced is None:
+            replaced = db.session.scalar(select(SyncRun.current_step)
+                                         .where(SyncRun.id == run_id)) or ""
         wait = f"ca. {round(seconds / 60)} min" if seconds >= 90 else f"{math.ceil(seconds)} s"
-        progress.update(THROTTLE_NOTICE.format(wait=wait, step=interrupted[0] or "Henter data"))
+        progress.update(THROTTLE_NOTICE.format(wait=wait, step=replaced or "Henter data"))
 
     return notice
 
